@@ -1,0 +1,1 @@
+"""The `ledgerline` command: one entry point, one sub-command per stage."""

@@ -1,0 +1,104 @@
+"""Ledgerline: streaming revenue metrics and forecasts for subscription businesses.
+
+The CLI composition root: each stage contributes its typer app from its public surface.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from platform_common.config import SettingsError, get_settings
+from platform_common.logging import configure_logging
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Ledgerline: streaming revenue metrics and forecasts for subscription businesses.",
+)
+services_app = typer.Typer(no_args_is_help=True, help="Run the native service stack (Kafka, Postgres, MinIO, Prefect).")
+app.add_typer(services_app, name="services")
+
+
+@app.callback()
+def _configure() -> None:
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
+
+
+@services_app.command("up")
+def services_up(names: list[str] = typer.Argument(None, help="Subset of services; default all.")) -> None:
+    """Install what is missing, start what is not running, wait until healthy."""
+    from deploy.local_stack import up
+
+    up(get_settings(), names or None)
+
+
+@services_app.command("down")
+def services_down(names: list[str] = typer.Argument(None)) -> None:
+    """Stop the services this project started (by pid file)."""
+    from deploy.local_stack import down
+
+    for name, was_running in down(get_settings(), names or None).items():
+        typer.echo(f"[{name}] {'stopped' if was_running else 'was not running'}")
+
+
+@services_app.command("status")
+def services_status(names: list[str] = typer.Argument(None)) -> None:
+    """Exit code 0 only when every listed service is up and healthy."""
+    from deploy.local_stack import status
+
+    statuses = status(get_settings(), names or None)
+    for item in statuses:
+        pid = f"pid {item.pid}" if item.pid else "no process"
+        typer.echo(f"{item.name:<9} {item.state:<10} {pid:<12} {item.detail}")
+    if not all(item.state == "up" for item in statuses):
+        raise typer.Exit(1)
+
+
+@services_app.command("reset")
+def services_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
+    """Stop everything and delete all service data (cached installs are kept)."""
+    from deploy.local_stack import reset
+
+    if not yes and not typer.confirm("Delete all local service data?"):
+        raise typer.Exit(1)
+    reset(get_settings())
+
+
+@app.command("setup")
+def setup() -> None:
+    """Create topics, the lake bucket, warehouse schemas and roles (idempotent)."""
+    from platform_common.bootstrap import set_up_platform
+
+    report = set_up_platform(get_settings())
+    typer.echo(
+        f"topics created: {len(report.topics_created)}; bucket created: {report.bucket_created}; "
+        f"migrations applied: {len(report.migrations_applied)}"
+    )
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the main job on sample data (today: the smoke path through every real service)."""
+    from orchestration.smoke import run_smoke
+
+    report = run_smoke(get_settings())
+    typer.echo(
+        f"smoke ok in {report.seconds:.2f}s: event {report.event_id} -> Kafka partition {report.partition} "
+        f"offset {report.offset} -> consumed and decoded -> lake {report.lake_key} "
+        f"(rewrite refused: {report.lake_rewrite_refused}) -> warehouse row {report.warehouse_row_id}"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        sys.exit(2)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from platform_common.config import Settings
+from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def empty_database(stack: Settings, unique_name: str) -> Iterator[Settings]:
+    """Unlike the shared `fresh_database`, nothing is applied yet."""
+    name = f"ledgerline_empty_{unique_name}"
+    with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    settings = stack.model_copy(update={"postgres": stack.postgres.model_copy(update={"database": name})})
+    try:
+        yield settings
+    finally:
+        with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_migrations_apply_to_empty_database_and_are_idempotent(empty_database: Settings) -> None:
+    first = apply_migrations(empty_database)
+    assert first, "an empty database must receive every migration"
+    assert first == sorted(first)
+    assert apply_migrations(empty_database) == []
+
+    with connect(Role.ADMIN, empty_database) as conn:
+        schemas = {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace")}
+        applied = conn.execute("SELECT count(*) FROM _yoyo_migration").fetchone()
+    assert {"staging", "warehouse", "platform"} <= schemas
+    assert applied is not None
+    assert applied[0] == len(first)
+
+
+def test_query_round_trips_through_writer_role(empty_database: Settings) -> None:
+    apply_migrations(empty_database)
+    ensure_login_roles(empty_database)
+    with connect(Role.WRITER, empty_database) as conn:
+        inserted = conn.execute(
+            "INSERT INTO platform.setup_run (component) VALUES (%s) RETURNING setup_run_id, component, ran_at",
+            ("round-trip",),
+        ).fetchone()
+        fetched = conn.execute(
+            "SELECT setup_run_id, component, ran_at FROM platform.setup_run WHERE setup_run_id = %s",
+            (inserted[0] if inserted else None,),
+        ).fetchone()
+    assert inserted == fetched
+    assert fetched is not None
+    assert fetched[2].tzinfo is not None
+
+
+def test_reader_role_cannot_write(empty_database: Settings) -> None:
+    apply_migrations(empty_database)
+    ensure_login_roles(empty_database)
+    with connect(Role.READER, empty_database) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("INSERT INTO platform.setup_run (component) VALUES ('nope')")

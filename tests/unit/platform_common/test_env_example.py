@@ -1,0 +1,31 @@
+"""`.env.example` must document every setting, and nothing that does not exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from platform_common.config import Settings, env_var_name
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _setting_names() -> set[str]:
+    names: set[str] = set()
+    for field_name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.update(env_var_name((field_name, nested)) for nested in annotation.model_fields)
+        else:
+            names.add(env_var_name((field_name,)))
+    return names
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert documented == _setting_names()

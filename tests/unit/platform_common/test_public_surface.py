@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import platform_common
+
+
+def test_public_surface_is_pinned() -> None:
+    assert sorted(platform_common.__all__) == [
+        "Family",
+        "HealthReport",
+        "Settings",
+        "SettingsError",
+        "TopicSpec",
+        "clean_topic",
+        "configure_logging",
+        "forecasts_topic",
+        "get_settings",
+        "quarantine_topic",
+        "raw_topic",
+        "run_checks",
+        "trace_id_var",
+    ]
+    for name in platform_common.__all__:
+        assert getattr(platform_common, name) is not None
