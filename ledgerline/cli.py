@@ -11,6 +11,7 @@ import typer
 
 from platform_common.config import SettingsError, get_settings
 from platform_common.logging import configure_logging
+from producers import gateway_cli, generate_cli, produce
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -19,6 +20,9 @@ app = typer.Typer(
 )
 services_app = typer.Typer(no_args_is_help=True, help="Run the native service stack (Kafka, Postgres, MinIO, Prefect).")
 app.add_typer(services_app, name="services")
+app.add_typer(gateway_cli, name="gateway")
+app.add_typer(generate_cli, name="generate")
+app.command("produce")(produce)
 
 
 @app.callback()
@@ -75,8 +79,11 @@ def services_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask."))
 def setup() -> None:
     """Create topics, the lake bucket, warehouse schemas and roles (idempotent)."""
     from platform_common.bootstrap import set_up_platform
+    from producers import ensure_bootstrap_api_key
 
-    report = set_up_platform(get_settings())
+    settings = get_settings()
+    report = set_up_platform(settings)
+    ensure_bootstrap_api_key(settings)
     typer.echo(
         f"topics created: {len(report.topics_created)}; bucket created: {report.bucket_created}; "
         f"migrations applied: {len(report.migrations_applied)}"

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from platform_common.stage_config import GatewaySettings
+
 ENV_PREFIX = "LEDGERLINE_"
 NESTED_DELIMITER = "__"
 
@@ -23,6 +25,7 @@ DEV_SECRETS = {
     "ledgerline-dev-reader",
     "ledgerline-dev-secret",
     "ledgerline-dev-api-key",
+    "ledgerline-dev-pepper",
 }
 
 
@@ -105,6 +108,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     prefect: PrefectSettings = PrefectSettings()
     services: ServicesSettings = ServicesSettings()
+    gateway: GatewaySettings = GatewaySettings()
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_prod(self) -> Settings:
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
             ("postgres", "reader_password"): self.postgres.reader_password,
             ("s3", "secret_key"): self.s3.secret_key,
             ("api", "bootstrap_api_key"): self.api.bootstrap_api_key,
+            ("gateway", "api_key_pepper"): self.gateway.api_key_pepper,
         }
         for location, secret in secrets.items():
             if secret.get_secret_value() in DEV_SECRETS:

@@ -44,6 +44,7 @@ def test_prod_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         "POSTGRES__READER_PASSWORD",
         "S3__SECRET_KEY",
         "API__BOOTSTRAP_API_KEY",
+        "GATEWAY__API_KEY_PEPPER",
     ):
         monkeypatch.setenv(f"LEDGERLINE_{name}", f"real-{name.lower()}-value")
     settings = load_settings()
