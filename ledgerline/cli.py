@@ -12,6 +12,7 @@ import typer
 from platform_common.config import SettingsError, get_settings
 from platform_common.logging import configure_logging
 from producers import gateway_cli, generate_cli, produce
+from sinks import sink_cli
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -23,6 +24,7 @@ app.add_typer(services_app, name="services")
 app.add_typer(gateway_cli, name="gateway")
 app.add_typer(generate_cli, name="generate")
 app.command("produce")(produce)
+app.add_typer(sink_cli, name="sink")
 
 
 @app.callback()

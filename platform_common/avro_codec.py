@@ -94,8 +94,11 @@ class SchemaCatalog:
 
 
 def make_schema_version(subject: str, version: int, schema: dict[str, Any]) -> SchemaVersion:
-    parsed = parse_schema(schema, _write_hint=False)
-    canonical = to_parsing_canonical_form(parsed)
+    # The fingerprint is taken over the canonical form of a plain parse; the schema used for
+    # reading and writing keeps fastavro's parse hint, without which fastavro re-parses the
+    # schema on every call (about 3x slower per event).
+    canonical = to_parsing_canonical_form(parse_schema(schema, _write_hint=False))
+    parsed = parse_schema(schema)
     digest = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
     return SchemaVersion(subject, version, schema, parsed, digest)
 

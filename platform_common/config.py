@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from platform_common.stage_config import GatewaySettings
+from platform_common.stage_config import GatewaySettings, LakeSinkSettings, QuerySettings
 
 ENV_PREFIX = "LEDGERLINE_"
 NESTED_DELIMITER = "__"
@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     prefect: PrefectSettings = PrefectSettings()
     services: ServicesSettings = ServicesSettings()
     gateway: GatewaySettings = GatewaySettings()
+    query: QuerySettings = QuerySettings()
+    lake_sink: LakeSinkSettings = LakeSinkSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_prod(self) -> Settings:

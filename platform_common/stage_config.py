@@ -6,6 +6,8 @@ set (and `.env.example` can be checked against it), while each stage reads only 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 
@@ -47,3 +49,73 @@ class GatewaySettings(BaseModel):
 
     def bucket_capacity(self, rate: float) -> float:
         return max(rate * self.rate_limit_burst_s, float(self.max_batch_events))
+
+
+class QuerySettings(BaseModel):
+    # Reader-role pool of each worker process.
+    db_pool_min_size: int = Field(default=1, ge=0)
+    db_pool_max_size: int = Field(default=8, ge=1)
+    # Longest wait for a pooled connection before answering 503.
+    db_timeout_s: float = Field(default=5.0, gt=0)
+    # Server-side cap on one query; a slower query answers 503 instead of piling up.
+    statement_timeout_ms: int = Field(default=10_000, ge=100)
+    # Responses over the read models are cached per worker until the next refresh; the worker
+    # looks at the refresh id this often. 0 disables the cache.
+    cache_max_entries: int = Field(default=4096, ge=0)
+    cache_check_interval_s: float = Field(default=1.0, gt=0)
+    # Cost categories that are cost of revenue (the rest is operating expense) for gross margin.
+    cost_of_revenue_categories: tuple[str, ...] = ("infrastructure", "support", "payment_processing")
+    # A family whose newest event is older than this is reported stale.
+    freshness_stale_after_s: int = Field(default=6 * 3600, ge=1)
+
+
+Codec = Literal["deflate", "null", "bzip2", "xz", "snappy", "zstandard"]
+
+
+class LakeSinkSettings(BaseModel):
+    """`LEDGERLINE_LAKE_SINK__<FIELD>` once wired into `Settings` as `lake_sink`."""
+
+    group_id: str = Field(
+        default="ledgerline-lake-sink",
+        description="Kafka consumer group; the topic prefix is prepended so isolated stacks never share it.",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        description=(
+            "Kafka static membership id (group.instance.id). None derives it from the host name, so a "
+            "restarted sink takes its partitions back at once instead of waiting session_timeout_ms. "
+            "Give each replica its own id when several run on one host."
+        ),
+    )
+    session_timeout_ms: int = Field(default=30_000, ge=6_000, le=300_000)
+    max_batch_records: int = Field(default=10_000, ge=1, description="Cut an object at this many records.")
+    max_batch_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Cut an object when its raw values reach this size."
+    )
+    max_batch_seconds: float = Field(
+        default=60.0, gt=0, description="Cut an object when its first record has waited this long."
+    )
+    codec: Codec = Field(
+        default="deflate",
+        description="Avro OCF block codec; deflate/bzip2/xz need no extra package, snappy/zstandard do.",
+    )
+    decode_mode: Literal["full", "prefix"] = Field(
+        default="full",
+        description=(
+            "full: decode the whole Avro body (event_id/event_time only when it decodes completely); "
+            "prefix: read only the leading event_id..event_time fields, several times faster."
+        ),
+    )
+    include_quarantine: bool = Field(default=True, description="Archive the quarantine topic as well.")
+    max_concurrent_uploads: int = Field(default=4, ge=1, le=64)
+    max_buffered_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Stop consuming above this estimated memory of buffered records (values + ~1 KiB each).",
+    )
+    poll_max_records: int = Field(default=5_000, ge=1, description="Records fetched per consume() call.")
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=18093, ge=0, le=65535, description="/metrics and /health; 0 disables.")
+    lag_refresh_seconds: float = Field(
+        default=15.0, gt=0, description="How often the lag gauge is refreshed and progress is logged."
+    )
