@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := $(wildcard ledgerline platform_common schemas producers stream_processors sinks forecaster query_api orchestration deploy)
 
-.PHONY: venv services down status reset setup demo test lint typecheck unit compose-plugin clean
+.PHONY: venv services down status reset setup demo test lint typecheck unit compose-plugin browser clean
 
 venv: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ demo: setup
 compose-plugin:
 	@bash deploy/install_compose_plugin.sh
 
+browser:
+	@bash deploy/install_browser.sh
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -49,7 +52,7 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-test: venv compose-plugin services lint typecheck
+test: venv compose-plugin browser services lint typecheck
 	$(BIN)/ledgerline setup
 	$(BIN)/pytest
 

@@ -12,6 +12,7 @@ import typer
 from platform_common.config import SettingsError, get_settings
 from platform_common.logging import configure_logging
 from producers import gateway_cli, generate_cli, produce
+from query_api import api_cli
 from sinks import sink_cli
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(gateway_cli, name="gateway")
 app.add_typer(generate_cli, name="generate")
 app.command("produce")(produce)
 app.add_typer(sink_cli, name="sink")
+app.add_typer(api_cli, name="api")
 
 
 @app.callback()

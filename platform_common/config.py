@@ -13,7 +13,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from platform_common.stage_config import GatewaySettings, LakeSinkSettings, QuerySettings
+from platform_common.stage_config import (
+    GatewaySettings,
+    LakeSinkSettings,
+    QuerySettings,
+    WarehouseSinkSettings,
+)
 
 ENV_PREFIX = "LEDGERLINE_"
 NESTED_DELIMITER = "__"
@@ -111,6 +116,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     query: QuerySettings = QuerySettings()
     lake_sink: LakeSinkSettings = LakeSinkSettings()
+    warehouse_sink: WarehouseSinkSettings = WarehouseSinkSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_prod(self) -> Settings:

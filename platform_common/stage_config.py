@@ -6,9 +6,11 @@ set (and `.env.example` can be checked against it), while each stage reads only 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 
 class GatewaySettings(BaseModel):
@@ -119,3 +121,76 @@ class LakeSinkSettings(BaseModel):
     lag_refresh_seconds: float = Field(
         default=15.0, gt=0, description="How often the lag gauge is refreshed and progress is logged."
     )
+
+
+# The demo FX rates ship with the warehouse sink; the path is data, not an import.
+DEMO_FX_RATES = Path(__file__).resolve().parent.parent / "sinks" / "warehouse" / "fx_rates_demo.csv"
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class MrrRules(BaseModel):
+    """How a subscription's state turns into MRR. Changing a rule needs `refresh` to re-derive.
+
+    Fixed rules (documented, not settings): MRR = round_half_even((gross - discount) / months)
+    with gross = unit price x quantity per billing period, months = interval count for monthly
+    plans and 12 x count for annual and multi-year plans; a percent discount takes
+    round_half_even(gross x basis points / 10000), an amount discount min(amount, gross), for
+    `duration_months` calendar months from the latest activation (activated, trial_converted,
+    reactivated), forever when null; pause -> 0; churn on the cancel's effective date; refunds
+    and chargebacks never change MRR.
+    """
+
+    past_due_grace_days: int = Field(
+        default=14,
+        ge=0,
+        description=(
+            "Days after the first payment_failed (without a later invoice_paid) during which the "
+            "subscription is past_due but keeps its MRR; from the next day it counts as churned."
+        ),
+    )
+    apply_discounts: bool = Field(default=True, description="Subtract active discounts from MRR.")
+    trials_count_as_active: bool = Field(
+        default=False, description="Count trialing subscriptions (with their would-be MRR). Default: excluded."
+    )
+
+
+class WarehouseSinkSettings(BaseModel):
+    """`LEDGERLINE_WAREHOUSE_SINK__<FIELD>` once wired into `Settings` as `warehouse_sink`."""
+
+    consumer_name: str = Field(
+        default="ledgerline-warehouse-sink",
+        description=(
+            "Key of the stored offsets in platform.consumer_offset and the Kafka group id (the topic "
+            "prefix is prepended to the group id so isolated stacks never share a group)."
+        ),
+    )
+    instance_id: str | None = Field(
+        default=None,
+        description="Kafka static membership id; None derives it from the host name (fast restarts).",
+    )
+    session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
+    batch_max_events: int = Field(default=50_000, ge=1, description="Close a batch at this many messages.")
+    batch_max_seconds: float = Field(
+        default=2.0, gt=0, description="Close a batch when its first message has waited this long."
+    )
+    poll_max_records: int = Field(default=10_000, ge=1, description="Messages fetched per consume() call.")
+    reporting_currency: str = Field(default="USD", description="ISO-4217 currency of *_reporting_minor.")
+    fx_rates_file: Path = Field(
+        default=DEMO_FX_RATES, description="CSV (currency,reporting_currency,effective_date,rate) for load-fx."
+    )
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=18092, ge=0, le=65535, description="/metrics and /health; 0 disables.")
+    lag_refresh_seconds: float = Field(default=5.0, gt=0, description="How often consumer lag is measured.")
+    lock_wait_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long `run` waits for a previous sink's database session to go away after a crash.",
+    )
+    mrr: MrrRules = MrrRules()
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not _CURRENCY.match(value):
+            raise ValueError("reporting_currency must be three uppercase letters (ISO-4217)")
+        return value

@@ -9,8 +9,10 @@ from __future__ import annotations
 import typer
 
 from sinks.lake import lake_sink_cli
+from sinks.warehouse import warehouse_sink_cli
 
 sink_cli = typer.Typer(no_args_is_help=True, help="Run the sinks (lake: raw events to MinIO; warehouse: star schema).")
 sink_cli.add_typer(lake_sink_cli, name="lake")
+sink_cli.add_typer(warehouse_sink_cli, name="warehouse")
 
 __all__ = ["sink_cli"]

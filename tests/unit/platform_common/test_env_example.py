@@ -11,15 +11,19 @@ from platform_common.config import Settings, env_var_name
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _setting_names() -> set[str]:
+def _names(model: type[BaseModel], location: tuple[str, ...]) -> set[str]:
     names: set[str] = set()
-    for field_name, field in Settings.model_fields.items():
+    for field_name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            names.update(env_var_name((field_name, nested)) for nested in annotation.model_fields)
+            names |= _names(annotation, (*location, field_name))
         else:
-            names.add(env_var_name((field_name,)))
+            names.add(env_var_name((*location, field_name)))
     return names
+
+
+def _setting_names() -> set[str]:
+    return _names(Settings, ())
 
 
 def test_env_example_documents_every_setting() -> None:

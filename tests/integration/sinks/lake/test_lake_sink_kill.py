@@ -71,6 +71,13 @@ class SinkProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(30)
 
+    def answers(self, path: str) -> bool:
+        try:
+            self.get(path)
+        except OSError:
+            return False
+        return True
+
     def get(self, path: str) -> tuple[int, str]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
             return int(response.status), response.read().decode()
@@ -140,6 +147,9 @@ def test_sigkill_at_random_points_never_loses_duplicates_or_overlaps(
             final.process.send_signal(signal.SIGUSR1)  # stacks into the log, for the failure message
             time.sleep(1)
             raise AssertionError(final.log.read_text()[-6000:]) from None
+        # The previous life may already have committed everything, so "caught up" can be true
+        # before the final process has opened its metrics port: wait for it to answer.
+        wait_for(lambda: final.answers("/health"), 60, interval=0.2, what="the final life's /health")
         status, health = final.get("/health")
         assert status == 200
         assert json.loads(health)["status"] == "ok"

@@ -1,0 +1,69 @@
+"""The metric definitions every response is computed with, and their version.
+
+The text here is what the OpenAPI descriptions and `GET /v1/definitions` show, so the formula a
+client reads is the formula the SQL implements. Change a definition -> bump the version.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+METRIC_DEFINITIONS_VERSION: Final = "2026-11-01"
+
+PERIODS: Final = (
+    "Periods are calendar days, ISO weeks (Monday to Sunday), calendar months or calendar quarters, "
+    "in UTC. A period is returned when its first day lies in [start truncated to the period, end]; "
+    "its values always cover the whole period, up to the data horizon (`data_as_of`). Default range: "
+    "the 12 months ending with the month of `data_as_of`."
+)
+CURRENCY: Final = (
+    "`currency=reporting` (default): amounts converted to the reporting currency by the warehouse "
+    "(each fact at its day's rate). `currency=original`: amounts in the currency they were billed in, "
+    "one item per currency (amounts in different currencies are never added)."
+)
+
+FORMULAS: Final[dict[str, str]] = {
+    "mrr": "MRR on day D = sum of mrr_minor of subscriptions whose snapshot on D is_active (active, "
+    "or past due within the grace period). Stock metrics take the value on the period's last day "
+    "(or the data horizon in the current period).",
+    "arr": "ARR = 12 x MRR.",
+    "mrr_movements": "Monthly, per subscription (warehouse.mrr_movement_monthly): new (0 -> >0, never "
+    "had MRR), reactivation (0 -> >0, had MRR before), expansion (> 0, higher), contraction (> 0, "
+    "lower), churned (>0 -> 0); contraction and churned are <= 0. A quarter's movements are the sums "
+    "of its months'. Bridge: opening + new + expansion + contraction + churned + reactivation + "
+    "fx_effect = closing (fx_effect is 0 in original currency).",
+    "active_subscriptions": "Subscriptions whose snapshot on the day is_active.",
+    "active_customers": "Customers with at least one is_active subscription on the day (in the filtered "
+    "region/plan/currency).",
+    "arpa": "ARPA = round_half_even(MRR / active customers); null when there are no active customers.",
+    "logo_churn_rate": "churned customers / opening customers, where opening customers are active on the "
+    "day before the period and churned customers are opening customers not active on its last day; "
+    "null when there are no opening customers.",
+    "gross_mrr_churn_rate": "(|churned MRR| + |contraction MRR|) / opening MRR; null when opening MRR is 0.",
+    "net_mrr_churn_rate": "(|churned MRR| + |contraction MRR| - expansion MRR) / opening MRR; may be "
+    "negative; null when opening MRR is 0. New and reactivation MRR are not part of the opening base.",
+    "nrr": "NRR = (opening MRR + expansion MRR - |contraction MRR| - |churned MRR|) / opening MRR "
+    "= 1 - net MRR churn rate.",
+    "grr": "GRR = (opening MRR - |contraction MRR| - |churned MRR|) / opening MRR = 1 - gross MRR churn rate.",
+    "revenue": "billed = invoices on their service period's first day; collected = invoice_paid, refunded "
+    "and chargeback amounts on the day of the event; net_collected = collected - refunded - chargeback. "
+    "Flow metrics are sums over the period's days.",
+    "recurring_revenue": "Recognised recurring revenue = round_half_even(sum over the period's days of "
+    "MRR(day) / days in that day's month): a month at constant MRR recognises exactly its MRR.",
+    "gross_margin": "gross profit = recurring revenue - cost of revenue (costs of the cost-of-revenue "
+    "categories); gross margin = gross profit / recurring revenue; null when revenue is 0.",
+    "usage": "quantity, billable_quantity and event_count summed over the period's days.",
+    "forecast_variance": "variance = actual - forecast point; variance_pct = 100 x variance / |point| "
+    "(null when the point is 0); inside_80/95: lo <= actual <= hi. Actuals use the forecaster's "
+    "definitions: mrr = sum of revenue_daily.mrr_reporting_minor, active_subscriptions = count of "
+    "is_active snapshots, billed = sum of billed_reporting_minor; monthly values are month-end (stocks) "
+    "or month sums (flows) of complete months.",
+    "freshness": "Per event family: the newest event_time and load time in the warehouse; lag = now - "
+    "newest event_time.",
+    "quarantine": "Quarantined events counted by family and reason, by the day they were quarantined.",
+}
+
+
+def describe(*names: str) -> str:
+    """Markdown bullet list of the named formulas, for endpoint descriptions."""
+    return "\n".join(f"- **{name}**: {FORMULAS[name]}" for name in names)

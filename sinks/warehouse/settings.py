@@ -1,0 +1,30 @@
+"""Settings of the warehouse sink and the MRR rules: the `warehouse_sink` group of the central
+`Settings` (`LEDGERLINE_WAREHOUSE_SINK__<FIELD>`, `LEDGERLINE_WAREHOUSE_SINK__MRR__<FIELD>`)."""
+
+from __future__ import annotations
+
+import socket
+
+from platform_common.config import Settings
+from platform_common.stage_config import DEMO_FX_RATES, MrrRules, WarehouseSinkSettings
+
+__all__ = [
+    "DEMO_FX_RATES",
+    "MrrRules",
+    "WarehouseSinkSettings",
+    "consumer_group",
+    "instance_id",
+    "warehouse_settings",
+]
+
+
+def warehouse_settings(settings: Settings) -> WarehouseSinkSettings:
+    return settings.warehouse_sink
+
+
+def consumer_group(settings: Settings, sink: WarehouseSinkSettings) -> str:
+    return settings.kafka.topic_prefix + sink.consumer_name
+
+
+def instance_id(settings: Settings, sink: WarehouseSinkSettings) -> str:
+    return sink.instance_id or f"{consumer_group(settings, sink)}@{socket.gethostname()}"

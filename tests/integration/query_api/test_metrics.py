@@ -1,0 +1,325 @@
+"""Every metric of the query API against values computed by hand from the fixed scenario
+(`scenario.py`: its table of subscriptions is the input of every computation below).
+
+Month-end MRR in original currency (sum of active subscriptions' MRR on the month's last day):
+  Jan 31  USD S1 10000 + S2 5800 + S5 2900 + S6 7900 + S7 7900 = 34500 (5 subs)
+          EUR S3 21900 + S4 13500 + S8 7300 = 42700 (3 subs)
+  Feb 28  USD S1 10000 + S2 15800 + S6 7900 + S7 7900 = 41600 (S5 canceled)
+          EUR S3 8100 + S4 10800 = 18900 (S8 past due beyond grace: not active)
+  Mar 31  USD S1 10000 + S2 15800 + S5 2900 + S6 7900 + S9 2900 = 39500 (S7 paused)
+          EUR S3 8100 + S4 16200 = 24300
+In USD (EUR at 1.1 in Jan-Feb, 1.2 in Mar; every product here is exact):
+  Jan 34500 + 46970 = 81470; Feb 41600 + 20790 = 62390; Mar 39500 + 29160 = 68660.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.integration
+Q1 = {"start": "2026-01-01", "end": "2026-03-31"}
+
+
+def items(client: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["metric_definitions_version"] == "2026-11-01"
+    assert body["data_as_of"] == "2026-03-31"
+    found: list[dict[str, Any]] = body["items"]
+    return found
+
+
+def by_period(rows: list[dict[str, Any]], field: str) -> dict[str, Any]:
+    return {row["period_start"]: row[field] for row in rows}
+
+
+def test_mrr_and_arr_at_month_ends(client: TestClient) -> None:
+    rows = items(client, "/v1/mrr", granularity="month", **Q1)
+    assert by_period(rows, "mrr_minor") == {"2026-01-01": 81470, "2026-02-01": 62390, "2026-03-01": 68660}
+    assert by_period(rows, "arr_minor") == {"2026-01-01": 977640, "2026-02-01": 748680, "2026-03-01": 823920}
+    original = items(client, "/v1/mrr", granularity="month", currency="original", **Q1)
+    assert {(r["period_start"], r["currency"]): r["mrr_minor"] for r in original} == {
+        ("2026-01-01", "EUR"): 42700, ("2026-01-01", "USD"): 34500,
+        ("2026-02-01", "EUR"): 18900, ("2026-02-01", "USD"): 41600,
+        ("2026-03-01", "EUR"): 24300, ("2026-03-01", "USD"): 39500,
+    }  # fmt: skip
+
+
+def test_mrr_by_day_week_and_quarter(client: TestClient) -> None:
+    # Jan 14: S6 still trialing -> 81470 - 7900 = 73570; Jan 15 it converts -> 81470.
+    days = items(client, "/v1/mrr", granularity="day", start="2026-01-14", end="2026-01-15")
+    assert by_period(days, "mrr_minor") == {"2026-01-14": 73570, "2026-01-15": 81470}
+    assert all(row["movements"] is None for row in days)
+    # ISO week of Mon 2026-02-16 ends Sun Feb 22: S2 upgraded (15800), S5 canceled Feb 20, S8 beyond
+    # grace, S4 at 4 seats: USD 10000 + 15800 + 7900 + 7900 = 41600, EUR (8100 + 10800) x 1.1 = 20790.
+    weeks = items(client, "/v1/mrr", granularity="week", start="2026-02-16", end="2026-02-16")
+    assert [(row["period_end"], row["mrr_minor"]) for row in weeks] == [("2026-02-22", 62390)]
+    # Q1 closes on the horizon (Mar 31).
+    quarters = items(client, "/v1/mrr", granularity="quarter", **Q1)
+    assert [(row["as_of_date"], row["mrr_minor"]) for row in quarters] == [("2026-03-31", 68660)]
+
+
+def test_mrr_movements_per_month(client: TestClient) -> None:
+    rows = {row["period_start"]: row["movements"] for row in items(client, "/v1/mrr", granularity="month", **Q1)}
+    # January: everything is new (opening on Dec 31 is 0): 34500 USD + 46970 EUR->USD.
+    assert rows["2026-01-01"] == {
+        "opening_mrr_minor": 0, "new_mrr_minor": 81470, "expansion_mrr_minor": 0, "contraction_mrr_minor": 0,
+        "churned_mrr_minor": 0, "reactivation_mrr_minor": 0, "fx_effect_minor": 0, "closing_mrr_minor": 81470,
+    }  # fmt: skip
+    # February (segments = region x plan x currency; a plan change is contraction of the old
+    # segment by its opening and expansion of the new one by its closing, per the warehouse view):
+    #   expansion   S2 moved in 15800 + S3 moved in 8100 x 1.1 = 8910               -> 24710
+    #   contraction S2 moved out -5800, S3 moved out -21900 x 1.1 = -24090,
+    #               S4 13500 -> 10800 = -2700 x 1.1 = -2970                        -> -32860
+    #   churned     S5 canceled -2900, S8 past due beyond grace -7300 x 1.1 = -8030 -> -10930
+    assert rows["2026-02-01"] == {
+        "opening_mrr_minor": 81470, "new_mrr_minor": 0, "expansion_mrr_minor": 24710,
+        "contraction_mrr_minor": -32860, "churned_mrr_minor": -10930, "reactivation_mrr_minor": 0,
+        "fx_effect_minor": 0, "closing_mrr_minor": 62390,
+    }  # fmt: skip
+    # March: new S9 2900; reactivation S5 2900; churn S7 paused -7900; expansion S4 10800 -> 16200
+    # = 5400 EUR x 1.2 (closing-date rate) = 6480. FX: the EUR opening 18900 revalued from 1.1 to
+    # 1.2 = 1890 = 68660 - 62390 - (2900 + 2900 - 7900 + 6480).
+    assert rows["2026-03-01"] == {
+        "opening_mrr_minor": 62390, "new_mrr_minor": 2900, "expansion_mrr_minor": 6480, "contraction_mrr_minor": 0,
+        "churned_mrr_minor": -7900, "reactivation_mrr_minor": 2900, "fx_effect_minor": 1890,
+        "closing_mrr_minor": 68660,
+    }  # fmt: skip
+
+
+MOVEMENTS = ("new_mrr_minor", "expansion_mrr_minor", "contraction_mrr_minor", "churned_mrr_minor",
+             "reactivation_mrr_minor", "fx_effect_minor")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"currency": "original"}, {"region_id": "emea"}, {"region_id": "na", "currency": "original"},
+     {"plan_id": "starter-monthly-usd"}, {"plan_id": "growth-monthly-usd"}, {"granularity": "quarter"}],
+)  # fmt: skip
+def test_bridge_invariant_holds_for_every_period_and_filter(client: TestClient, params: dict[str, str]) -> None:
+    rows = items(client, "/v1/mrr", **{"granularity": "month", **params, **Q1})
+    assert rows
+    for row in rows:
+        movements = row["movements"]
+        assert (
+            movements["opening_mrr_minor"] + sum(movements[name] for name in MOVEMENTS)
+            == (movements["closing_mrr_minor"])
+        ), row
+        assert movements["closing_mrr_minor"] == row["mrr_minor"], "the bridge closes on the MRR series"
+        assert movements["contraction_mrr_minor"] <= 0
+        assert movements["churned_mrr_minor"] <= 0
+    for later, earlier in zip(rows[1:], rows, strict=False):
+        if later["currency"] == earlier["currency"]:
+            assert later["movements"]["opening_mrr_minor"] == earlier["mrr_minor"]
+
+
+def test_bridge_over_the_quarter(client: TestClient) -> None:
+    response = client.get("/v1/mrr/bridge", params=Q1)
+    assert response.status_code == 200
+    [bridge] = response.json()["items"]
+    # Sums of the three months: new 81470 + 2900; expansion 24710 + 6480; churn -10930 - 7900.
+    assert bridge == {
+        "currency": "USD", "first_month": "2026-01-01", "last_month": "2026-03-01", "opening_mrr_minor": 0,
+        "new_mrr_minor": 84370, "expansion_mrr_minor": 31190, "contraction_mrr_minor": -32860,
+        "churned_mrr_minor": -18830, "reactivation_mrr_minor": 2900, "fx_effect_minor": 1890,
+        "closing_mrr_minor": 68660,
+    }  # fmt: skip
+    # In EUR only (region emea, original): 42700 new, +8100 +5400, -21900 -2700, -7300 -> 24300.
+    response = client.get("/v1/mrr/bridge", params={**Q1, "region_id": "emea", "currency": "original"})
+    [emea] = response.json()["items"]
+    assert (
+        emea["currency"],
+        emea["new_mrr_minor"],
+        emea["expansion_mrr_minor"],
+        emea["contraction_mrr_minor"],
+        emea["churned_mrr_minor"],
+        emea["closing_mrr_minor"],
+    ) == ("EUR", 42700, 13500, -24600, -7300, 24300)
+
+
+def test_active_subscriptions_customers_and_arpa(client: TestClient) -> None:
+    rows = items(client, "/v1/subscriptions", granularity="month", **Q1)
+    expected = {
+        # Jan 31: 8 active subs, customers C1-C8; ARPA = 81470 / 8 = 10183.75 -> 10184.
+        "2026-01-01": (8, 0, 0, 0, 8, 81470, 10184),
+        # Feb 28: S5 canceled, S8 past due beyond grace (still counted as past due); customers
+        # C1, C2, C3, C4, C6, C7; ARPA = 62390 / 6 = 10398.33 -> 10398.
+        "2026-02-01": (6, 0, 1, 0, 6, 62390, 10398),
+        # Mar 31: S1, S2, S3, S4, S5, S6, S9 active; S7 paused; C2 has two subscriptions, so
+        # customers are C1-C6 = 6; ARPA = 68660 / 6 = 11443.33 -> 11443.
+        "2026-03-01": (7, 0, 1, 1, 6, 68660, 11443),
+    }
+    fields = ("active_subscriptions", "trialing_subscriptions", "past_due_subscriptions", "paused_subscriptions",
+              "active_customers", "mrr_minor", "arpa_minor")  # fmt: skip
+    assert {row["period_start"]: tuple(row[f] for f in fields) for row in rows} == expected
+    # Jan 10: S6 trialing (not active): 7 active subscriptions, 1 trialing, customers C1-C5, C7, C8.
+    [day] = items(client, "/v1/subscriptions", granularity="day", start="2026-01-10", end="2026-01-10")
+    assert (day["active_subscriptions"], day["trialing_subscriptions"], day["active_customers"]) == (7, 1, 7)
+    # Region na on Mar 31: S1, S2, S5, S6, S9 active, customers C1, C2, C5, C6.
+    [na] = items(client, "/v1/subscriptions", granularity="quarter", region_id="na", **Q1)
+    assert (na["active_subscriptions"], na["active_customers"], na["mrr_minor"]) == (5, 4, 39500)
+
+
+def test_churn_rates(client: TestClient) -> None:
+    rows = {row["period_start"]: row for row in items(client, "/v1/churn", granularity="month", **Q1)}
+    january, february, march = rows["2026-01-01"], rows["2026-02-01"], rows["2026-03-01"]
+    # January opens with nothing: every rate is undefined.
+    assert [january[k] for k in ("logo_churn_rate", "gross_mrr_churn_rate", "nrr", "grr")] == [None] * 4
+    # February: opening customers C1-C8; C5 (canceled) and C8 (past due) are gone -> 2 / 8.
+    assert (february["opening_customers"], february["churned_customers"], february["logo_churn_rate"]) == (8, 2, 0.25)
+    # gross = (10930 + 32860) / 81470 = 43790 / 81470 = 0.5374985...
+    assert february["gross_mrr_churn_rate"] == 0.537498
+    # net = (43790 - 24710) / 81470 = 19080 / 81470 = 0.2341966...
+    assert february["net_mrr_churn_rate"] == 0.234197
+    # NRR = (81470 + 24710 - 43790) / 81470 = 62390 / 81470 = 0.7658033...; GRR = 37680 / 81470.
+    assert (february["nrr"], february["grr"]) == (0.765803, 0.462502)
+    # March: opening C1, C2, C3, C4, C6, C7; C7 paused -> 1 / 6; C5 came back (gained).
+    assert (march["churned_customers"], march["gained_customers"], march["logo_churn_rate"]) == (1, 1, 0.166667)
+    # gross = 7900 / 62390 = 0.1266228...; net = (7900 - 6480) / 62390 = 0.0227600...;
+    # NRR = (62390 + 6480 - 7900) / 62390 = 0.9772399...; GRR = 54490 / 62390 = 0.8733771...
+    assert (march["gross_mrr_churn_rate"], march["net_mrr_churn_rate"]) == (0.126623, 0.02276)
+    assert (march["nrr"], march["grr"]) == (0.97724, 0.873377)
+
+
+def test_churn_for_one_plan_and_per_quarter(client: TestClient) -> None:
+    # starter-monthly-usd in February: opening S2 5800 + S5 2900 (customers C2, C5); S2 moved to
+    # another plan (contraction -5800), S5 canceled (churn -2900); both customers left the plan.
+    [feb] = items(client, "/v1/churn", granularity="month", plan_id="starter-monthly-usd", start="2026-02-01",
+                  end="2026-02-28")  # fmt: skip
+    assert (feb["opening_mrr_minor"], feb["contraction_mrr_minor"], feb["churned_mrr_minor"]) == (8700, -5800, -2900)
+    assert (feb["logo_churn_rate"], feb["gross_mrr_churn_rate"], feb["grr"]) == (1.0, 1.0, 0.0)
+    # Q1 as a whole opens on Dec 31 with no customer: rates undefined, 8 customers gained... and
+    # the 6 active on Mar 31 close it.
+    [quarter] = items(client, "/v1/churn", granularity="quarter", **Q1)
+    assert (quarter["opening_customers"], quarter["closing_customers"], quarter["logo_churn_rate"]) == (0, 6, None)
+
+
+def test_revenue_by_region_plan_and_time(client: TestClient) -> None:
+    rows = items(client, "/v1/revenue", granularity="month", group_by="region", **Q1)
+    got = {
+        (r["period_start"], r["region_id"]): (
+            r["billed_minor"],
+            r["collected_minor"],
+            r["refunded_minor"],
+            r["chargeback_minor"],
+            r["net_collected_minor"],
+        )
+        for r in rows
+    }
+    # January: na billed C1 annual 120000 + C2 5800, collected the same; emea C3 21900 EUR x 1.1.
+    assert got[("2026-01-01", "na")] == (125800, 125800, 0, 0, 125800)
+    assert got[("2026-01-01", "emea")] == (24090, 24090, 0, 0, 24090)
+    # February: na C2 5800 billed and collected, C5 refunded 1450; emea C8 chargeback 7300 x 1.1.
+    assert got[("2026-02-01", "na")] == (5800, 5800, 1450, 0, 4350)
+    assert got[("2026-02-01", "emea")] == (0, 0, 0, 8030, -8030)
+    # March: emea C4 10800 EUR x 1.2 = 12960.
+    assert got[("2026-03-01", "emea")] == (12960, 12960, 0, 0, 12960)
+    # Original currency, by plan, in emea for January: 21900 EUR on growth-monthly-eur.
+    [plan] = items(client, "/v1/revenue", granularity="quarter", group_by=["plan", "region"], currency="original",
+                   region_id="emea", plan_id="growth-monthly-eur", **Q1)  # fmt: skip
+    assert (plan["currency"], plan["billed_minor"], plan["chargeback_minor"]) == ("EUR", 21900, 7300)
+    # Totals for the quarter: billed 125800 + 24090 + 5800 + 12960 = 168650.
+    [total] = items(client, "/v1/revenue", granularity="quarter", **Q1)
+    assert (total["region_id"], total["billed_minor"], total["refunded_minor"]) == (None, 168650, 1450)
+
+
+def test_costs_and_gross_margin(client: TestClient) -> None:
+    rows = items(client, "/v1/costs", granularity="month", group_by="category", **Q1)
+    assert {(r["period_start"], r["category"]): (r["amount_minor"], r["is_cost_of_revenue"]) for r in rows} == {
+        ("2026-01-01", "infrastructure"): (30000, True),
+        ("2026-01-01", "third_party"): (5000, False),
+        ("2026-02-01", "support"): (11000, True),  # 10000 EUR x 1.1
+        ("2026-03-01", "payment_processing"): (2400, True),  # 2000 EUR x 1.2
+    }
+    margin = {row["period_start"]: row for row in items(client, "/v1/gross-margin", granularity="month", **Q1)}
+    # January recurring revenue: MRR 73570 on Jan 1-14 (S6 in trial), 81470 on Jan 15-31:
+    # (14 x 73570 + 17 x 81470) / 31 = 2414970 / 31 = 77902.26 -> 77902; cost of revenue 30000
+    # (third_party is operating expense); gross profit 47902; margin 47902 / 77902 = 0.6149007...
+    january = margin["2026-01-01"]
+    assert (january["recurring_revenue_minor"], january["cost_of_revenue_minor"], january["gross_profit_minor"],
+            january["gross_margin"], january["total_cost_minor"]) == (77902, 30000, 47902, 0.614901, 35000)  # fmt: skip
+    # A month at constant MRR recognises exactly its MRR: region na in January from Jan 15 on is
+    # not constant, but emea is: (21900 + 13500 + 7300) x 1.1 = 46970 every day.
+    [emea] = items(client, "/v1/gross-margin", granularity="month", region_id="emea", start="2026-01-01",
+                   end="2026-01-31")  # fmt: skip
+    assert (emea["recurring_revenue_minor"], emea["cost_of_revenue_minor"], emea["gross_margin"]) == (46970, 0, 1.0)
+
+
+def test_usage_by_metric(client: TestClient) -> None:
+    rows = items(client, "/v1/usage", granularity="month", **Q1)
+    assert [
+        (r["period_start"], r["metric"], r["quantity"], r["billable_quantity"], r["event_count"]) for r in rows
+    ] == [
+        ("2026-01-01", "api_calls", 1500, 1400, 15),  # C1 1000 (900 billable, 10 events) + C3 500 (5 events)
+        ("2026-02-01", "storage_gb", 20, 20, 1),
+    ]
+    regions = items(client, "/v1/usage", granularity="month", by_region="true", metric="api_calls", **Q1)
+    assert [(r["region_id"], r["quantity"]) for r in regions] == [("emea", 500), ("na", 1000)]
+
+
+def test_forecast_vs_actual_of_the_latest_vintage(client: TestClient) -> None:
+    body = client.get("/v1/forecasts/vs-actual", params={"start": "2026-02-01", "end": "2026-02-02"}).json()
+    assert body["vintage"]["run_id"] == "00000000-0000-0000-0000-00000000000b"  # the newest of two
+    assert body["series"]["series_id"] == "mrr/total"
+    first, second = body["items"]
+    # Actual MRR on Feb 1 (sum of revenue_daily.mrr_reporting_minor): USD 10000 + 5800 + 2900 +
+    # 7900 + 7900 = 34500; EUR C3 8100 x 1.1 = 8910, C4 13500 x 1.1 = 14850, C8 (past due within
+    # grace, still active) 7300 x 1.1 = 8030 -> 66290. Point 80000: variance -13710,
+    # -13710 / 80000 = -17.1375 %, outside both intervals.
+    assert first == {
+        "ds": "2026-02-01", "point": "80000.00", "lo_80": "78000.00", "hi_80": "82000.00", "lo_95": "76000.00",
+        "hi_95": "84000.00", "actual": 66290, "variance": "-13710.00", "variance_pct": "-17.1375",
+        "inside_80": False, "inside_95": False,
+    }  # fmt: skip
+    # Feb 2: same actual 66290 against 66000: +290 = 0.4394 %, inside both.
+    assert (second["actual"], second["variance"], second["variance_pct"], second["inside_80"]) == (
+        66290, "290.00", "0.4394", True,
+    )  # fmt: skip
+
+
+def test_forecast_of_an_older_vintage_a_region_and_monthly_counts(client: TestClient) -> None:
+    old = client.get(
+        "/v1/forecasts/vs-actual",
+        params={"run_id": "00000000-0000-0000-0000-00000000000a", "start": "2026-02-01", "end": "2026-02-01"},
+    ).json()
+    assert [(i["point"], i["actual"]) for i in old["items"]] == [("1.00", 66290)]
+    # emea on Feb 1: 8910 + 14850 + 8030 = 31790 against 30000 -> +1790 (5.9667 %).
+    emea = client.get("/v1/forecasts/vs-actual", params={"region_id": "emea", "start": "2026-02-01",
+                                                          "end": "2026-02-01"}).json()  # fmt: skip
+    assert [(i["actual"], i["variance"], i["variance_pct"]) for i in emea["items"]] == [(31790, "1790.00", "5.9667")]
+    # Monthly active subscriptions: month-end actuals Feb 28 = 6 and Mar 31 = 7 (complete months).
+    counts = client.get(
+        "/v1/forecasts/vs-actual",
+        params={"metric": "active_subscriptions", "freq": "month", "start": "2026-02-01", "end": "2026-03-01"},
+    ).json()
+    assert [(i["ds"], i["actual"], i["variance"], i["variance_pct"], i["inside_80"], i["inside_95"])
+            for i in counts["items"]] == [("2026-02-01", 6, "-1.50", "-20.0000", True, True),
+                                          ("2026-03-01", 7, "-1.00", "-12.5000", False, True)]  # fmt: skip
+    # A region without a series in the vintage: no series, no items (not an error).
+    none = client.get("/v1/forecasts/vs-actual", params={"region_id": "mars"}).json()
+    assert (none["series"], none["items"]) == (None, [])
+
+
+def test_freshness_per_family(client: TestClient) -> None:
+    body = client.get("/v1/data-quality/freshness").json()
+    families = {f["family"]: f for f in body["families"]}
+    assert families["subscription"]["latest_event_time"] == "2026-03-31T18:30:00Z"
+    assert families["subscription"]["latest_loaded_at"] == "2026-03-31T18:35:00Z"
+    assert families["payment"]["latest_event_time"] == "2026-03-01T09:00:00Z"
+    assert families["payment"]["lag_seconds"] > families["subscription"]["lag_seconds"] > 0
+    assert (families["usage"]["status"], families["operational_cost"]["lag_seconds"]) == ("empty", None)
+    assert body["warehouse_horizon_date"] == "2026-03-31"
+    assert body["read_models_lag_seconds"] == 0  # refreshed after the horizon was written
+    assert body["fx_gaps"] == []
+
+
+def test_dimensions_for_the_filters(client: TestClient) -> None:
+    regions = client.get("/v1/dimensions/region").json()["items"]
+    assert regions == [{"id": "emea", "name": "Europe, Middle East & Africa"}, {"id": "na", "name": "North America"}]
+    plans = [item["id"] for item in client.get("/v1/dimensions/plan").json()["items"]]
+    assert plans == sorted(["growth-annual-usd", "starter-monthly-usd", "growth-monthly-usd", "growth-monthly-eur",
+                            "starter-monthly-eur"])  # fmt: skip
