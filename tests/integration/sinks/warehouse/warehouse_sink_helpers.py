@@ -111,6 +111,12 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("LEDGERLINE_")}
     env.update(
         {
+            # Where the services are (the run may use non-default ports) and which isolated
+            # database / topic prefix this test owns; every other LEDGERLINE_ variable is dropped.
+            "LEDGERLINE_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+            "LEDGERLINE_POSTGRES__HOST": settings.postgres.host,
+            "LEDGERLINE_POSTGRES__PORT": str(settings.postgres.port),
+            "LEDGERLINE_S3__ENDPOINT_URL": settings.s3.endpoint_url,
             "LEDGERLINE_POSTGRES__DATABASE": settings.postgres.database,
             "LEDGERLINE_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
             "LEDGERLINE_LOG_LEVEL": "WARNING",
