@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from forecaster import forecast_cli
 from platform_common.config import SettingsError, get_settings
 from platform_common.logging import configure_logging
 from producers import gateway_cli, generate_cli, produce
@@ -27,6 +28,7 @@ app.add_typer(generate_cli, name="generate")
 app.command("produce")(produce)
 app.add_typer(sink_cli, name="sink")
 app.add_typer(api_cli, name="api")
+app.add_typer(forecast_cli, name="forecast")
 
 
 @app.callback()
