@@ -22,19 +22,22 @@ services: venv
 	$(BIN)/ledgerline services up
 
 down: venv
+	-$(BIN)/ledgerline demo stop
 	$(BIN)/ledgerline services down
 
 status: venv
 	$(BIN)/ledgerline services status
 
 reset: venv
+	-$(BIN)/ledgerline demo stop
 	$(BIN)/ledgerline services reset --yes
 
 setup: services
 	$(BIN)/ledgerline setup
 
+DEMO_ARGS ?=
 demo: setup
-	$(BIN)/ledgerline demo
+	$(BIN)/ledgerline demo $(DEMO_ARGS)
 
 compose-plugin:
 	@bash deploy/install_compose_plugin.sh

@@ -10,11 +10,13 @@ import sys
 import typer
 
 from forecaster import forecast_cli
+from orchestration import backfill_cli, demo_cli, orchestration_cli, reconcile_cli
 from platform_common.config import SettingsError, get_settings
 from platform_common.logging import configure_logging
 from producers import gateway_cli, generate_cli, produce
 from query_api import api_cli
 from sinks import sink_cli
+from stream_processors import quarantine_cli, stream_cli
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,6 +31,12 @@ app.command("produce")(produce)
 app.add_typer(sink_cli, name="sink")
 app.add_typer(api_cli, name="api")
 app.add_typer(forecast_cli, name="forecast")
+app.add_typer(demo_cli, name="demo")
+app.add_typer(backfill_cli, name="backfill")
+app.add_typer(reconcile_cli, name="reconcile")
+app.add_typer(orchestration_cli, name="orchestration")
+app.add_typer(stream_cli, name="stream")
+app.add_typer(quarantine_cli, name="quarantine")
 
 
 @app.callback()
@@ -96,9 +104,9 @@ def setup() -> None:
     )
 
 
-@app.command("demo")
-def demo() -> None:
-    """Run the main job on sample data (today: the smoke path through every real service)."""
+@app.command("smoke")
+def smoke() -> None:
+    """One contract-valid event through every real service (Kafka, lake, warehouse)."""
     from orchestration.smoke import run_smoke
 
     report = run_smoke(get_settings())

@@ -16,7 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from platform_common.stage_config import (
     GatewaySettings,
     LakeSinkSettings,
+    OrchestrationSettings,
     QuerySettings,
+    StreamSettings,
     WarehouseSinkSettings,
 )
 
@@ -117,6 +119,8 @@ class Settings(BaseSettings):
     query: QuerySettings = QuerySettings()
     lake_sink: LakeSinkSettings = LakeSinkSettings()
     warehouse_sink: WarehouseSinkSettings = WarehouseSinkSettings()
+    orchestration: OrchestrationSettings = OrchestrationSettings()
+    stream: StreamSettings = StreamSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_prod(self) -> Settings:

@@ -194,3 +194,50 @@ class WarehouseSinkSettings(BaseModel):
         if not _CURRENCY.match(value):
             raise ValueError("reporting_currency must be three uppercase letters (ISO-4217)")
         return value
+
+
+class OrchestrationSettings(BaseModel):
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=18300, ge=0, le=65535, description="/metrics and /health of `serve`.")
+    forecast_cron: str = Field(default="0 3 * * *", description="Daily forecast flow (UTC cron).")
+    reconcile_cron: str = Field(default="30 3 * * *", description="Daily reconcile flow (UTC cron).")
+    refresh_interval_s: int = Field(default=300, ge=30, description="Read-model refresh flow interval.")
+    stream_metrics_urls: tuple[str, ...] = Field(
+        default=(),
+        description="The stream workers' /metrics for the reconcile's balance check; empty: the demo's worker.",
+    )
+    stream_web_port: int = Field(default=18100, ge=1, le=65535, description="Demo stream worker /health, /metrics.")
+    lake_metrics_port: int = Field(default=18093, ge=1, le=65535, description="Demo lake sink /health, /metrics.")
+    warehouse_metrics_port: int = Field(default=18092, ge=1, le=65535, description="Demo warehouse sink.")
+    drain_timeout_s: float = Field(default=900.0, gt=0, description="How long the demo waits for the pipeline.")
+
+
+class StreamSettings(BaseModel):
+    # Faust app id = consumer group and prefix of the changelog topics; the Kafka topic prefix is
+    # prepended, so tenants and test runs sharing a cluster never share state.
+    app_id: str = "ledgerline-stream"
+    # at_least_once (default): stream_processors/README.md says why, with the measurements.
+    processing_guarantee: Literal["exactly_once", "at_least_once"] = "at_least_once"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=18100, ge=1, le=65535)
+    # reference.json as written by the sample-data generator: {"plans": [...], "regions": [...]}.
+    # Unset: plan and region ids are not checked (logged as a warning at start).
+    reference_path: Path | None = None
+    reference_reload_s: float = Field(default=10.0, gt=0)
+    clock_skew_s: float = Field(default=300.0, ge=0)
+    allowed_lateness_s: float = Field(default=3600.0, ge=0)
+    correction_horizon_days: float = Field(default=35.0, gt=0)
+    dedupe_retention_days: float = Field(default=7.0, gt=0)
+    subscription_grace_s: float = Field(default=600.0, ge=0)
+    recheck_interval_s: float = Field(default=5.0, gt=0)
+    batch_max: int = Field(default=2000, ge=1)
+    batch_within_s: float = Field(default=0.05, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    session_timeout_s: float = Field(default=10.0, ge=6)
+    data_dir: Path = Path(".local/stream")
+
+    @field_validator("reference_path", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `LEDGERLINE_STREAM__REFERENCE_PATH=` (as in .env.example) means "not set", not ".".
+        return None if value == "" else value

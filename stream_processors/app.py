@@ -1,0 +1,126 @@
+"""The Faust application: raw topics in; clean topics, quarantine and state changelogs out.
+
+One agent reads all four raw topics in batches (`take_events`), feeds each message to the pure
+`EventProcessor` and hands the results per source partition to `PartitionWriter`. A timer
+reloads reference data, expires the de-dup window and, for partitions holding parked messages
+whose grace window ended, sends a tick to `<app id>-ticks`; a second agent decides those parked
+messages when the tick arrives. Agents and timer share one lock, so state is never touched by
+two of them at once.
+`/health` and `/metrics` are pages of Faust's own web server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from platform_common.config import Settings
+from stream_processors import metrics
+from stream_processors.runtime import StreamRuntime
+from stream_processors.settings import StreamSettings, faust_app_id
+from stream_processors.tables import ChangelogTable, add_table
+
+
+@dataclass
+class StreamApp:
+    app: faust.App
+    runtime: StreamRuntime
+
+
+def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
+    """A fully wired Faust app for `settings` (topic prefix, brokers) and `stream` settings."""
+    exactly_once = stream.processing_guarantee == "exactly_once"
+    app_id = faust_app_id(settings, stream)
+    app = faust.App(
+        app_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka.bootstrap_servers.split(",")],
+        broker_client_id=settings.kafka.client_id,
+        processing_guarantee=stream.processing_guarantee,
+        store="memory://",
+        autodiscover=False,
+        datadir=str(stream.data_dir / app_id),
+        topic_partitions=settings.kafka.default_partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        table_standby_replicas=0,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=stream.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, stream.session_timeout_s / 5),
+        broker_commit_interval=stream.commit_interval_s,
+        broker_max_poll_records=max(500, stream.batch_max),
+        stream_buffer_maxsize=max(4096, 2 * stream.batch_max),
+        producer_max_batch_size=900_000,
+        producer_linger=0.005,
+        web_enabled=True,
+        web_bind=stream.web_host,
+        web_host=stream.web_host,
+        web_port=stream.web_port,
+    )
+    runtime = StreamRuntime(app, settings, stream, exactly_once)
+    partitions = settings.kafka.default_partitions
+    retention_s = (stream.dedupe_retention_days + 1) * 86_400
+    seen = add_table(
+        app,
+        ChangelogTable(
+            app,
+            name="seen",
+            loader=runtime.load_seen,
+            reset=runtime.reset,
+            retention_s=retention_s,
+            partitions=partitions,
+            beacon=app.tables.beacon,
+        ),
+    )
+    state = add_table(
+        app,
+        ChangelogTable(
+            app,
+            name="state",
+            loader=runtime.load_state,
+            reset=runtime.reset,
+            partitions=partitions,
+            beacon=app.tables.beacon,
+        ),
+    )
+    runtime.seen_changelog = seen.changelog_topic_name
+    runtime.state_changelog = state.changelog_topic_name
+    source = app.topic(*runtime.family_by_topic, key_type=bytes, value_type=bytes)
+    metrics.initialise()
+
+    async def process(stream_: faust.StreamT[bytes]) -> None:
+        batches = stream_.take_events(stream.batch_max, within=stream.batch_within_s)  # type: ignore[attr-defined]
+        async for events in batches:
+            await runtime.handle_batch(events)
+
+    app.agent(source, name=f"{app_id}.process")(process)
+
+    ticks = app.topic(
+        runtime.ticks_topic, partitions=partitions, internal=True, retention=3600.0, key_type=bytes, value_type=bytes
+    )
+
+    async def tick(stream_: faust.StreamT[bytes]) -> None:
+        batches = stream_.take_events(100, within=0.1)  # type: ignore[attr-defined]
+        async for events in batches:
+            await runtime.handle_ticks(events)
+
+    app.agent(ticks, name=f"{app_id}.ticks")(tick)
+
+    async def housekeeping() -> None:
+        await runtime.housekeeping()
+
+    app.timer(interval=stream.recheck_interval_s, name=f"{app_id}.housekeeping")(housekeeping)
+
+    async def health_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        report = runtime.health()
+        return view.json(report.as_dict(), status=200 if report.is_healthy else 503)
+
+    async def metrics_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        metrics.refresh_gauges(runtime.processor)
+        return view.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    app.page("/health", name="health")(health_page)
+    app.page("/metrics", name="metrics")(metrics_page)
+    return StreamApp(app, runtime)

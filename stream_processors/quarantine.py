@@ -1,0 +1,112 @@
+"""The quarantine record (JSON) and the headers of clean records.
+
+Format `ledgerline.quarantine/v1`, one UTF-8 JSON object per Kafka message on the quarantine
+topic, keyed like the source message and written to the source partition number:
+
+    {
+      "format": "ledgerline.quarantine/v1",
+      "quarantine_id": "q-<20 hex>",        # derived from source topic/partition/offset: stable
+      "reason": "out_of_range",             # primary reason code (first finding)
+      "reasons": [{"code": ..., "message": ..., "field": "amount_minor"}, ...],
+      "family": "payment", "event_id": "..." | null,
+      "source": {"topic", "partition", "offset", "timestamp_ms", "key_b64": ... | null},
+      "headers": [[name, base64 value], ...],          # the source message's headers
+      "first_seen_at": "...Z", "quarantined_at": "...Z",
+      "replay_of": "q-..." | null,                     # set when this was a replayed record
+      "payload": {"avro_b64": ... | null, "json": {...} | null, "writer_version": 2 | null}
+    }
+
+JSON rather than Avro because a quarantine record must hold what the contract could not:
+undecodable bytes, an event of the wrong family, fields that break every rule. Volume is a
+small share of the stream, people read it with `jq` and the triage CLI, and an operator fixes a
+record by editing `payload.json` in an export; no schema registry round trip is needed for any
+of that. The id is deterministic, so a record written twice (at-least-once) is recognisable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from hashlib import blake2b
+from typing import Any
+
+from schemas import to_json
+from stream_processors.core import Outcome
+
+FORMAT = "ledgerline.quarantine/v1"
+REPLAY_HEADER = "ledgerline-replay-of"
+SOURCE_HEADER = "ledgerline-source"
+EVENT_ID_HEADER = "ledgerline-event-id"
+LATE_HEADER = "late"
+REASON_HEADER = "ledgerline-quarantine-reason"
+_OURS = frozenset({SOURCE_HEADER, EVENT_ID_HEADER, LATE_HEADER, REASON_HEADER})
+
+
+def quarantine_id(topic: str, partition: int, offset: int) -> str:
+    return "q-" + blake2b(f"{topic}/{partition}/{offset}".encode(), digest_size=10).hexdigest()
+
+
+def iso_micros(value_us: int) -> str:
+    stamp = datetime.fromtimestamp(value_us // 1_000_000, tz=UTC).replace(microsecond=value_us % 1_000_000)
+    return stamp.isoformat().replace("+00:00", "Z")
+
+
+def header_value(headers: tuple[tuple[str, bytes], ...], name: str) -> str | None:
+    for key, value in headers:
+        if key == name and value is not None:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def quarantine_record(outcome: Outcome, now_us: int) -> dict[str, Any]:
+    event = outcome.event
+    decoded = outcome.decoded
+    payload_json: dict[str, Any] | None = None
+    event_id: str | None = None
+    if decoded is not None:
+        payload_json = to_json(decoded.record)
+        event_id = decoded.record.get("event_id")
+    return {
+        "format": FORMAT,
+        "quarantine_id": quarantine_id(event.topic, event.partition, event.offset),
+        "reason": str(outcome.reason),
+        "reasons": [finding.as_dict() for finding in outcome.findings],
+        "family": event.family.value,
+        "event_id": event_id,
+        "source": {
+            "topic": event.topic,
+            "partition": event.partition,
+            "offset": event.offset,
+            "timestamp_ms": event.timestamp_ms,
+            "key_b64": None if event.key is None else base64.b64encode(event.key).decode(),
+        },
+        "headers": [[name, base64.b64encode(value or b"").decode()] for name, value in event.headers],
+        "first_seen_at": iso_micros(outcome.first_seen_us),
+        "quarantined_at": iso_micros(now_us),
+        "replay_of": header_value(event.headers, REPLAY_HEADER),
+        "payload": {
+            "avro_b64": None if event.value is None else base64.b64encode(event.value).decode(),
+            "json": payload_json,
+            "writer_version": None if decoded is None else decoded.writer_version,
+        },
+    }
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def quarantine_headers(outcome: Outcome) -> list[tuple[str, bytes]]:
+    return [(REASON_HEADER, str(outcome.reason).encode())]
+
+
+def clean_headers(outcome: Outcome) -> list[tuple[str, bytes]]:
+    """Source headers (trace id, replay marker) plus `late`, lineage and the event id."""
+    event = outcome.event
+    headers = [(name, value) for name, value in event.headers if name not in _OURS]
+    headers.append((LATE_HEADER, b"true" if outcome.late else b"false"))
+    headers.append((SOURCE_HEADER, f"{event.topic}/{event.partition}/{event.offset}".encode()))
+    if outcome.decoded is not None:
+        headers.append((EVENT_ID_HEADER, str(outcome.decoded.record["event_id"]).encode()))
+    return headers

@@ -1,0 +1,229 @@
+"""The runtime glue between Faust and the processing core.
+
+`StreamRuntime` turns Faust batches into `RawEvent`s, feeds them to the `EventProcessor`, renders
+clean and quarantine records, appends each partition's state changes and hands everything to
+`PartitionWriter`; it also restores the state from the changelog tables and runs housekeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import faust
+from confluent_kafka import Producer
+from faust.types import TP, EventT
+
+import schemas
+from platform_common.config import Settings
+from platform_common.health import HealthReport, run_checks
+from platform_common.kafka import make_producer
+from platform_common.topics import Family, clean_topic, quarantine_topic, raw_topic
+from stream_processors import metrics
+from stream_processors.codec import EventCodec
+from stream_processors.contract import ContractChecker
+from stream_processors.core import EventProcessor, Outcome, ProcessorConfig, RawEvent
+from stream_processors.output import OutRecord, PartitionNotOwned, PartitionWriter
+from stream_processors.quarantine import clean_headers, encode_record, quarantine_headers, quarantine_record
+from stream_processors.reference import ReferenceSource
+from stream_processors.settings import StreamSettings, faust_app_id
+
+log = logging.getLogger(__name__)
+MICROS_PER_SECOND = 1_000_000
+SEEN_SWEEP_EVERY_S = 600.0
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+def processor_config(stream: StreamSettings) -> ProcessorConfig:
+    return ProcessorConfig(
+        clock_skew_us=int(stream.clock_skew_s * MICROS_PER_SECOND),
+        allowed_lateness_us=int(stream.allowed_lateness_s * MICROS_PER_SECOND),
+        correction_horizon_us=int(stream.correction_horizon_days * 86_400 * MICROS_PER_SECOND),
+        dedupe_retention_us=int(stream.dedupe_retention_days * 86_400 * MICROS_PER_SECOND),
+        subscription_grace_us=int(stream.subscription_grace_s * MICROS_PER_SECOND),
+    )
+
+
+class StreamRuntime:
+    """Glue between Faust and the processor: batches in, records out, state restored."""
+
+    def __init__(self, app: faust.App, settings: Settings, stream: StreamSettings, exactly_once: bool) -> None:
+        prefix = settings.kafka.topic_prefix
+        self.app = app
+        self.stream = stream
+        self.settings = settings
+        self.ticks_topic = f"{faust_app_id(settings, stream)}-ticks"
+        self._tick_producer: Producer | None = None
+        self.family_by_topic = {raw_topic(family, prefix): family for family in Family}
+        self.clean_topics = {family: clean_topic(family, prefix) for family in Family}
+        self.quarantine_topic = quarantine_topic(prefix)
+        self.reference = ReferenceSource(stream.reference_path, stream.reference_reload_s)
+        catalog = schemas.catalog()
+        self.processor = EventProcessor(
+            EventCodec(catalog), ContractChecker(catalog), processor_config(stream), self.reference.data
+        )
+        self.writer = PartitionWriter(app, exactly_once, next(iter(self.family_by_topic)))
+        self.lock = asyncio.Lock()
+        self.seen_changelog = self.state_changelog = ""
+        self.owned: set[int] | None = None  # partition numbers owned since the last rebalance
+        self.batches = 0
+        self.last_batch_at = 0.0
+        self._blob_number = 0
+        self._swept_at = time.monotonic()
+
+    # -- state restore (called by Faust's recovery through ChangelogTable) --------------------
+    def reset(self, assigned: set[TP], newly_assigned: set[TP]) -> None:
+        """Keep only partitions still owned and not about to be restored from scratch."""
+        raw = self.family_by_topic
+        owned = {tp.partition for tp in assigned if tp.topic in raw}
+        fresh = {tp.partition for tp in newly_assigned if tp.topic in raw}
+        self.owned = owned
+        self.processor.retain(owned - fresh)
+        log.info("rebalance: state kept %s, rebuilt %s", sorted(owned - fresh), sorted(fresh))
+
+    def load_seen(self, partition: int, key: bytes, value: bytes | None) -> None:
+        if value:
+            self.processor.state(partition).seen.load_blob(value)
+
+    def load_state(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self.processor.state(partition).apply(key, value)
+
+    # -- processing ---------------------------------------------------------------------------
+    async def handle_batch(self, events: Sequence[EventT[Any]]) -> None:
+        started = time.perf_counter()
+        async with self.lock:
+            self._reload_reference()
+            now_us = now_micros()
+            records: dict[int, list[OutRecord]] = defaultdict(list)
+            owned = self.owned
+            for event in events:
+                message = event.message
+                if owned is not None and message.partition not in owned:
+                    continue  # fetched before a rebalance took the partition away: its new owner has it
+                raw = RawEvent(
+                    self.family_by_topic[message.topic],
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message.key,
+                    message.value,
+                    int(message.timestamp * 1000),
+                    _headers(message.headers),
+                )
+                self._collect(self.processor.process(raw, now_us), now_us, records)
+                records.setdefault(message.partition, [])
+            await self._write(records, now_us)
+        self.batches += 1
+        self.last_batch_at = time.time()
+        metrics.BATCH_EVENTS.observe(len(events))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def handle_ticks(self, events: Sequence[EventT[Any]]) -> None:
+        """Decide parked messages whose grace window ended, on the partitions the ticks name.
+
+        A tick is a Kafka message on the partition's own number, so its outputs join that
+        partition's transaction and are committed with the tick's offset, exactly like the
+        outputs of raw messages. (Writing them from the timer instead would leave them in a
+        transaction that nothing commits while the partition is idle.)
+        """
+        async with self.lock:
+            self._reload_reference()
+            now_us = now_micros()
+            records: dict[int, list[OutRecord]] = defaultdict(list)
+            for partition in sorted({event.message.partition for event in events}):
+                if partition in self.processor.partitions and (self.owned is None or partition in self.owned):
+                    self._collect(self.processor.expire_parked(partition, now_us), now_us, records)
+            await self._write(records, now_us)
+
+    async def housekeeping(self) -> None:
+        """Tick partitions with expired parked messages, reload reference data, sweep, gauges."""
+        async with self.lock:
+            self._reload_reference()
+            if self.app.rebalancing or self.app.in_recovery:
+                return
+            now_us = now_micros()
+            grace = self.processor.config.subscription_grace_us
+            owned = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic in self.family_by_topic}
+            for partition in sorted(owned & set(self.processor.partitions)):
+                parked = self.processor.partitions[partition].parked.values()
+                if any(event.first_seen_us + grace <= now_us for event in parked):
+                    self._ticker().produce(self.ticks_topic, b"", partition=partition)
+            if self._tick_producer is not None:
+                self._tick_producer.poll(0)
+            if time.monotonic() - self._swept_at > SEEN_SWEEP_EVERY_S:
+                self._swept_at = time.monotonic()
+                for state in self.processor.partitions.values():
+                    state.seen.expire(now_us)
+            metrics.refresh_gauges(self.processor)
+
+    def _ticker(self) -> Producer:
+        if self._tick_producer is None:
+            self._tick_producer = make_producer(self.settings, **{"linger.ms": 0})
+        return self._tick_producer
+
+    def _reload_reference(self) -> None:
+        if self.reference.maybe_reload():
+            self.processor.reference = self.reference.data
+
+    def _collect(self, outcomes: list[Outcome], now_us: int, records: dict[int, list[OutRecord]]) -> None:
+        for outcome in outcomes:
+            metrics.observe(outcome)
+            event = outcome.event
+            if outcome.kind == "clean" and outcome.decoded is not None:
+                records[event.partition].append(
+                    OutRecord(
+                        self.clean_topics[event.family],
+                        event.key,
+                        outcome.decoded.latest_bytes,
+                        clean_headers(outcome),
+                        event.timestamp_ms,
+                    )
+                )
+            elif outcome.kind == "quarantined":
+                document = quarantine_record(outcome, now_us)
+                records[event.partition].append(
+                    OutRecord(self.quarantine_topic, event.key, encode_record(document), quarantine_headers(outcome))
+                )
+
+    async def _write(self, records: dict[int, list[OutRecord]], now_us: int) -> None:
+        for partition, outputs in records.items():
+            state = self.processor.partitions.get(partition)
+            if state is not None:
+                blob, changes = state.drain(partition, now_us)
+                if blob is not None:
+                    self._blob_number += 1
+                    key = b"%d:%d:%d" % (partition, now_us, self._blob_number)
+                    outputs.append(OutRecord(self.seen_changelog, key, blob))
+                outputs.extend(OutRecord(self.state_changelog, key, value) for key, value in changes)
+            try:
+                await self.writer.write(partition, outputs)
+            except PartitionNotOwned as error:
+                # Revoked mid-batch: the offsets of this batch cannot be committed by this worker
+                # either, so the partition's new owner reprocesses it. Nothing is lost.
+                log.warning("partition revoked during a batch", extra={"partition": partition, "tid": str(error)})
+
+    # -- health -------------------------------------------------------------------------------
+    def health(self) -> HealthReport:
+        def worker_running() -> None:
+            if self.app.should_stop or getattr(self.app, "crash_reason", None) is not None:
+                raise RuntimeError(f"worker stopping: {getattr(self.app, 'crash_reason', None)!r}")
+
+        def reference_loaded() -> None:
+            if self.stream.reference_path is not None and not self.reference.data.checked:
+                raise RuntimeError("reference data not loaded")
+
+        return run_checks([("worker", worker_running), ("reference_data", reference_loaded)])
+
+
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple((str(name), value if isinstance(value, bytes) else bytes(value or b"")) for name, value in items)
