@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from platform_common.config import Settings, get_settings
 from platform_common.health import CheckResult, HealthReport
+from platform_common.http_metrics import RequestMetricsMiddleware
 from platform_common.logging import configure_logging
 from query_api import metrics
 from query_api.auth import AUTHENTICATED, Authenticator
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, query: QuerySettings | None = N
     app.state.authenticator = authenticator
     app.state.cache = cache
     app.add_middleware(CacheMiddleware, cache=cache, authenticator=authenticator)
-    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RequestMetricsMiddleware, requests=metrics.REQUESTS, latency=metrics.LATENCY)
     for error_type in DATABASE_ERRORS:
         app.add_exception_handler(error_type, database_error)
     for module in ROUTERS:

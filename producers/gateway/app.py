@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from platform_common.config import Settings, get_settings
 from platform_common.health import HealthCheck, run_checks
+from platform_common.http_metrics import RequestMetricsMiddleware
 from platform_common.kafka import producer_config
 from platform_common.logging import configure_logging
 from platform_common.postgres import Role, connect, conninfo
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None, gateway: GatewaySettings | None
         "header to make retries safe; keys are kept for 24 hours.",
         lifespan=lifespan,
     )
-    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RequestMetricsMiddleware, requests=metrics.REQUESTS, latency=metrics.LATENCY)
     for family in Family:
         app.include_router(family_router(family, gateway.max_batch_events))
 

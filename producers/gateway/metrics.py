@@ -7,14 +7,9 @@ stays bounded. With several uvicorn workers, `serve` sets PROMETHEUS_MULTIPROC_D
 
 from __future__ import annotations
 
-import os
-import time
+from prometheus_client import Counter, Histogram
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from platform_common.metrics import render_metrics
+from platform_common.http_metrics import render_all_workers
 
 REQUESTS = Counter(
     "ledgerline_gateway_requests_total", "HTTP requests by route and status", ["route", "method", "status"]
@@ -39,37 +34,4 @@ BATCH_EVENTS = Histogram(
 )
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            method = scope.get("method", "")
-            REQUESTS.labels(template, method, str(status)).inc()
-            LATENCY.labels(template, method).observe(time.perf_counter() - started)
-
-
-def render() -> tuple[bytes, str]:
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        return render_metrics()
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    return render_metrics(registry)
+render = render_all_workers
