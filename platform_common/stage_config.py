@@ -121,6 +121,15 @@ class LakeSinkSettings(BaseModel):
     lag_refresh_seconds: float = Field(
         default=15.0, gt=0, description="How often the lag gauge is refreshed and progress is logged."
     )
+    shutdown_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "On SIGTERM, archive and commit what is buffered for at most this long, then exit anyway: "
+            "whatever was not committed is re-read by the partitions' next owner, which skips objects "
+            "that already exist."
+        ),
+    )
 
 
 # The demo FX rates ship with the warehouse sink; the path is data, not an import.

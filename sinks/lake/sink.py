@@ -106,8 +106,10 @@ class LakeSink:
                 try:
                     while not self._stop.is_set():
                         await self._cycle(consumer, store)
-                    await self._drain(consumer, store)
+                    await self._drain_within_deadline(consumer, store)
                 finally:
+                    for task in self._in_flight:
+                        task.cancel()  # only after the deadline: the next owner finds what got written
                     await asyncio.gather(*self._in_flight, return_exceptions=True)
         finally:
             consumer.close()
@@ -137,6 +139,18 @@ class LakeSink:
         await self._collect(consumer, block=over)
         self._start_uploads(store)
         self._refresh_lag(consumer)
+
+    async def _drain_within_deadline(self, consumer: Consumer, store: LakeStore) -> None:
+        """A stop must end the process even when S3 or the group coordinator is slow: exiting with
+        records uncommitted is safe, because their next consumer skips the objects already written."""
+        try:
+            await asyncio.wait_for(self._drain(consumer, store), self.lake.shutdown_timeout_seconds)
+        except TimeoutError:
+            buffered = sum(len(buffer.sealed) + (buffer.open is not None) for buffer in self._buffers.values())
+            log.warning(
+                "shutdown drain exceeded its deadline; uncommitted records will be re-read by the next owner",
+                extra={"deadline_seconds": self.lake.shutdown_timeout_seconds, "batches_left": buffered},
+            )
 
     async def _drain(self, consumer: Consumer, store: LakeStore) -> None:
         self._apply_rebalances()

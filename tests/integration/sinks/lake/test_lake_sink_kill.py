@@ -157,7 +157,13 @@ def test_sigkill_at_random_points_never_loses_duplicates_or_overlaps(
         assert "ledgerline_lake_objects_written_total" in metrics
         assert "ledgerline_lake_consumer_lag" in metrics
         final.process.send_signal(signal.SIGTERM)
-        assert final.process.wait(60) == 0, final.log.read_text()[-3000:]
+        try:
+            code = final.process.wait(60)
+        except subprocess.TimeoutExpired:
+            final.process.send_signal(signal.SIGUSR1)  # stacks into the log, for the failure message
+            time.sleep(1)
+            raise AssertionError("no exit 60 s after SIGTERM:\n" + final.log.read_text()[-8000:]) from None
+        assert code == 0, final.log.read_text()[-3000:]
     finally:
         for leftover in lives:
             if leftover.process.poll() is None:
