@@ -5,7 +5,7 @@ Stages import only from here and from `schemas`, never from each other.
 
 from platform_common.config import Settings, SettingsError, get_settings
 from platform_common.health import HealthReport, run_checks
-from platform_common.logging import configure_logging, trace_id_var
+from platform_common.logging import configure_logging, trace_id_var, trace_ids_field, traced
 from platform_common.topics import (
     Family,
     TopicSpec,
@@ -29,4 +29,6 @@ __all__ = [
     "raw_topic",
     "run_checks",
     "trace_id_var",
+    "trace_ids_field",
+    "traced",
 ]

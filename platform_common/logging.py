@@ -6,10 +6,12 @@ handling an event, so one request can be followed across processes through Kafka
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,3 +52,25 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("kafka", "aiokafka", "botocore", "urllib3", "httpx", "yoyo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+@contextlib.contextmanager
+def traced(trace_id: str | None) -> Iterator[None]:
+    """Tag every line logged inside the block with one event's trace id (from its Kafka header),
+    so a quarantine, conflict or error line can be joined to the gateway request that sent it."""
+    token = trace_id_var.set(trace_id)
+    try:
+        yield
+    finally:
+        trace_id_var.reset(token)
+
+
+def trace_ids_field(trace_ids: Iterable[str | bytes | None], cap: int = 20) -> dict[str, Any]:
+    """Log fields naming the trace ids a batch carried: the distinct ids (first `cap`, in arrival
+    order) and how many there were. Batch lines stay bounded while any request can still be
+    found in the processor's and sinks' logs by its trace id."""
+    distinct: dict[str, None] = {}
+    for trace_id in trace_ids:
+        if trace_id:
+            distinct[trace_id.decode() if isinstance(trace_id, bytes) else trace_id] = None
+    return {"trace_ids": list(distinct)[:cap], "trace_id_count": len(distinct)}

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from platform_common.health import run_checks
-from platform_common.logging import JsonFormatter, trace_id_var
+from platform_common.logging import JsonFormatter, trace_id_var, trace_ids_field, traced
 
 
 def test_json_log_line_carries_trace_id_and_extras() -> None:
@@ -45,3 +45,18 @@ def test_health_status_word(healthy: bool) -> None:
             raise RuntimeError("down")
 
     assert run_checks([("x", check)]).as_dict()["status"] == ("ok" if healthy else "degraded")
+
+
+def test_traced_tags_lines_inside_the_block_only() -> None:
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "quarantined", None, None)
+    with traced("trace-7"):
+        inside = json.loads(JsonFormatter().format(record))
+    outside = json.loads(JsonFormatter().format(record))
+    assert inside["trace_id"] == "trace-7"
+    assert "trace_id" not in outside
+
+
+def test_trace_ids_field_is_distinct_ordered_and_capped() -> None:
+    ids = [b"b", "a", None, "b", *[f"t{index}" for index in range(30)]]
+    field = trace_ids_field(ids, cap=5)
+    assert field == {"trace_ids": ["b", "a", "t0", "t1", "t2"], "trace_id_count": 32}

@@ -18,6 +18,8 @@ def test_public_surface_is_pinned() -> None:
         "raw_topic",
         "run_checks",
         "trace_id_var",
+        "trace_ids_field",
+        "traced",
     ]
     for name in platform_common.__all__:
         assert getattr(platform_common, name) is not None
