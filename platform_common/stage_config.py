@@ -210,7 +210,9 @@ class OrchestrationSettings(BaseModel):
     metrics_port: int = Field(default=18300, ge=0, le=65535, description="/metrics and /health of `serve`.")
     forecast_cron: str = Field(default="0 3 * * *", description="Daily forecast flow (UTC cron).")
     reconcile_cron: str = Field(default="30 3 * * *", description="Daily reconcile flow (UTC cron).")
-    refresh_interval_s: int = Field(default=300, ge=30, description="Read-model refresh flow interval.")
+    refresh_interval_s: int = Field(
+        default=60, ge=10, description="Read-model refresh flow interval (it skips when no warehouse batch arrived)."
+    )
     stream_metrics_urls: tuple[str, ...] = Field(
         default=(),
         description="The stream workers' /metrics for the reconcile's balance check; empty: the demo's worker.",

@@ -60,7 +60,10 @@ FORMULAS: Final[dict[str, str]] = {
     "or month sums (flows) of complete months.",
     "freshness": "Per event family: the newest event_time and load time in the warehouse; lag = now - "
     "newest event_time.",
-    "quarantine": "Quarantined events counted by family and reason, by the day they were quarantined.",
+    "quarantine": "Quarantined events counted by family and primary reason, by the UTC day they were quarantined "
+    "(warehouse.quarantine_event). An event counts once per family and reason: distinct coalesce(event_id, "
+    "quarantine_id), so a backfill re-publishing the same bad raw record does not double count it; records "
+    "whose bytes did not decode (no event_id) count one each.",
 }
 
 

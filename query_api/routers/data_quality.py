@@ -1,7 +1,9 @@
 """Data quality: freshness per event family, quarantine counts, FX gaps. Live, not cached.
 
-Quarantine counts read `warehouse.quarantine_event` (family, reason, quarantined_at), which the
-stream-processing stage is to provide; until it exists the answer says `available: false`.
+Quarantine counts read `warehouse.quarantine_event` (migration 0309), which the warehouse sink
+fills from the quarantine topic; a warehouse migrated before 0309 answers `available: false`.
+Events are counted as distinct `coalesce(event_id, quarantine_id)`, so a backfill re-publishing a
+bad raw record (a new quarantine record for the same event) does not count it twice.
 """
 
 from __future__ import annotations
@@ -59,18 +61,23 @@ class FreshnessResponse(Provenance):
 
 class QuarantineCount(BaseModel):
     family: str
-    reason: str
-    event_count: int
+    reason: str = Field(description="The primary (first) reason code of the quarantine record.")
+    event_count: int = Field(
+        description="Distinct events: count of distinct coalesce(event_id, quarantine_id), so a raw record "
+        "re-published by a backfill (same event_id, new quarantine record) counts once; records whose bytes "
+        "did not decode (no event_id) count one each."
+    )
+    record_count: int = Field(description="Quarantine records, re-published copies included.")
     first_quarantined_at: datetime
     last_quarantined_at: datetime
 
 
 class QuarantineResponse(Paged):
-    available: bool = Field(description="false until the quarantine read model exists in the warehouse.")
+    available: bool = Field(description="false when the warehouse lacks warehouse.quarantine_event (before 0309).")
     detail: str | None
     window: Window
     family: QuarantineFamily | None
-    total_events: int = Field(description="Quarantined events on this page.")
+    total_events: int = Field(description="Sum of event_count over this page's items.")
     items: list[QuarantineCount]
 
 
@@ -138,7 +145,7 @@ async def quarantine(
     present = await session.row("quarantine_present")
     common = {**provenance(state), "window": span, "family": family, "page": page.page, "page_size": page.page_size}
     if not present or not present["present"]:
-        detail = "warehouse.quarantine_event does not exist yet (stream processing provides it)"
+        detail = "warehouse.quarantine_event does not exist yet: apply the migrations with `ledgerline setup`"
         return QuarantineResponse(**common, available=False, detail=detail, total_items=0, total_events=0, items=[])
     params = {"start": start, "end": end, "family": family.value if family else None}
     rows, total_items = await paged_rows(session, "quarantine_counts", params, page)

@@ -1,5 +1,11 @@
--- Quarantined events by family and reason, by the UTC day they were quarantined.
-SELECT q.family, q.reason, count(*)::bigint AS event_count,
+-- Quarantined events by family and reason, by the UTC day they were quarantined. An event is
+-- counted once per (family, reason) however many quarantine records it has: a backfill that
+-- re-publishes the same bad raw record gets a new source offset and so a new quarantine_id, but
+-- keeps its event_id. Records whose bytes did not decode have no event_id and count by their
+-- quarantine_id. record_count is the plain number of quarantine records.
+SELECT q.family, q.reason,
+       count(DISTINCT coalesce(q.event_id, q.quarantine_id))::bigint AS event_count,
+       count(*)::bigint AS record_count,
        min(q.quarantined_at) AS first_quarantined_at, max(q.quarantined_at) AS last_quarantined_at,
        count(*) OVER () AS total_items
 FROM warehouse.quarantine_event q

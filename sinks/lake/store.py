@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from platform_common.logging import trace_ids_field
 from platform_common.s3 import put_object_if_absent
 from sinks.lake.batch import Batch, PartitionBuffer
 from sinks.lake.layout import manifest_key
@@ -24,6 +26,7 @@ from sinks.lake.manifest import Manifest
 from sinks.lake.objects import build_manifest, encode_batch, rebuild_manifest
 
 log = logging.getLogger(__name__)
+TRACE_HEADER = "trace_id"  # the header the gateway and the producer helper stamp
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class FlushResult:
     @property
     def next_offset(self) -> int:
         return self.manifest.end_offset + 1
+
+
+def _trace_ids(batch: Batch) -> Iterator[bytes | None]:
+    """The `trace_id` header of each record: the gateway request that sent it, if any."""
+    for record in batch.records:
+        for header in record["headers"]:
+            if header["key"] == TRACE_HEADER:
+                yield header["value"]
+                break
 
 
 class LakeStore:
@@ -59,6 +71,16 @@ class LakeStore:
         )
         if put.created:
             await self.put_manifest(manifest)
+            log.info(
+                "lake object written",
+                extra={
+                    "key": batch.key,
+                    "records": len(batch.records),
+                    "start_offset": manifest.start_offset,
+                    "end_offset": manifest.end_offset,
+                    **trace_ids_field(_trace_ids(batch)),
+                },
+            )
             return FlushResult(buffer, batch, True, manifest, time.perf_counter() - started)
         existing = await self.existing_manifest(batch.key)
         log.info(

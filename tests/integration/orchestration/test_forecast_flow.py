@@ -86,3 +86,26 @@ def test_forecast_flow_does_not_retry_a_warehouse_without_facts(
     )
     assert state.is_failed()
     assert len(calls) == 1
+
+
+def test_refresh_flow_rebuilds_read_models_only_after_a_new_warehouse_batch(
+    prefect_server: None, fresh_database: Settings
+) -> None:
+    from orchestration.refresh_flow import refresh_flow
+    from platform_common.postgres import Role, connect
+    from sinks.warehouse import warehouse_settings
+
+    first = refresh_flow(settings=fresh_database)
+    assert "skipped" not in first
+    idle = refresh_flow(settings=fresh_database)
+    assert idle == {"refresh_id": first["refresh_id"], "skipped": "no warehouse batch since"}
+
+    with connect(Role.ADMIN, fresh_database) as conn:  # what a committed warehouse batch leaves behind
+        conn.execute(
+            "INSERT INTO platform.consumer_offset (consumer_name, topic, partition, next_offset, updated_at)"
+            " VALUES (%s, 'events.payment.clean', 0, 10, clock_timestamp())",
+            (warehouse_settings(fresh_database).consumer_name,),
+        )
+    after_batch = refresh_flow(settings=fresh_database)
+    assert after_batch["refresh_id"] == first["refresh_id"] + 1
+    assert refresh_flow(only_if_changed=False, settings=fresh_database)["refresh_id"] == first["refresh_id"] + 2

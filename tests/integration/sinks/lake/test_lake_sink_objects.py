@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -144,3 +145,25 @@ def test_time_based_flush_writes_a_small_batch_after_the_timeout(
     records = list(reader.read_object(keys[0]))
     assert [r.offset for r in records] == [s.offset for s in sent] == [0, 1, 2]
     assert parse_key(keys[0]).start_offset == 0
+
+
+def test_object_log_line_names_the_trace_ids_its_records_carried(
+    isolated_topics: Settings, isolated_bucket: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = isolated_topics.model_copy(update={"s3": isolated_bucket.s3})
+    messages = [
+        (topic, key, value, [("trace_id", f"trace-{index}".encode())])
+        for index, (topic, key, value, _headers) in enumerate(event_messages(settings, 40))
+    ]
+    produce(settings, messages)
+    lake = lake_settings(max_batch_records=1000, max_batch_seconds=0.3)
+
+    with caplog.at_level(logging.INFO, logger="sinks.lake.store"), SinkThread(settings, lake) as sink:
+        wait_for(lambda: caught_up(settings, consumer_group(settings, lake)), 60, what="lake sink to catch up")
+    sink.raise_error()
+
+    written = [record for record in caplog.records if record.getMessage() == "lake object written"]
+    assert written
+    logged = {trace for record in written for trace in record.__dict__["trace_ids"]}
+    assert logged == {f"trace-{index}" for index in range(40)}
+    assert sum(record.__dict__["trace_id_count"] for record in written) == 40
