@@ -104,7 +104,7 @@ def main() -> None:
         print(f"scratch stack: prefix {settings.kafka.topic_prefix}, data {data_dir}", flush=True)
         set_up(settings)
         data = prepare(params, data_dir, print)
-        ports = PipelinePorts(free_port(), free_port(), free_port())
+        ports = PipelinePorts(free_port(), free_port(), free_port(), free_port())
         specs = processes.pipeline_specs(settings, ports, data.reference_path)
         try:
             pids = processes.start_pipeline(settings, specs, print)

@@ -43,7 +43,9 @@ def demo_command(
 
     settings = get_settings()
     config = orchestration_settings(settings)
-    ports = PipelinePorts(config.stream_web_port, config.lake_metrics_port, config.warehouse_metrics_port)
+    ports = PipelinePorts(
+        config.stream_web_port, config.lake_metrics_port, config.warehouse_metrics_port, config.metrics_port
+    )
     options = DemoOptions(
         params=DemoParams(
             customers=customers,

@@ -1,6 +1,7 @@
 """The pipeline's long-running processes: what to start, and start / stop / status by pid file.
 
-Gateway, stream worker(s), lake sink, warehouse sink and query API each run in their own
+Gateway, stream worker(s), lake sink, warehouse sink, the flows' scheduler (`orchestration
+serve`: read-model refresh every minute, daily forecast and reconcile) and query API each run in their own
 session (process group) via `python -m orchestration.stages`, with pid files under
 `<data_dir>/run/pipeline-<name>.pid` and logs under `<data_dir>/logs/<name>.log`. Starting is
 idempotent (a live, healthy process is kept), and `stop_pipeline` signals only the groups whose
@@ -29,6 +30,7 @@ class PipelinePorts:
     stream_web: int = 18100
     lake_metrics: int = 18093
     warehouse_metrics: int = 18092
+    orchestration_metrics: int = 18300
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,15 @@ def pipeline_specs(
             "127.0.0.1",
             ports.warehouse_metrics,
             settings_env(settings, warehouse_sink={"metrics_port": ports.warehouse_metrics}),
+        )
+    )
+    specs.append(
+        ProcessSpec(
+            "orchestration",
+            ["orchestration", "serve", "--metrics-port", str(ports.orchestration_metrics)],
+            "127.0.0.1",
+            ports.orchestration_metrics,
+            settings_env(settings),
         )
     )
     specs.append(

@@ -75,18 +75,29 @@ def serve_command(
         REGISTRY.register(ForecastVintages(settings))
         serve_metrics(config.metrics_host, port, [("prefect_api", lambda: _prefect_ok(settings))])
     with prefect_api(settings):
+        suffix = deployment_suffix(settings)
         deployments: list[Any] = [
-            forecast_flow.to_deployment(name="daily", cron=config.forecast_cron),
+            forecast_flow.to_deployment(name="daily" + suffix, cron=config.forecast_cron),
             reconcile_flow.to_deployment(
-                name="daily",
+                name="daily" + suffix,
                 cron=config.reconcile_cron,
                 parameters={"processor_metrics": processor_metrics_urls(config)},
             ),
-            refresh_flow.to_deployment(name="frequent", interval=config.refresh_interval_s),
-            backfill_flow.to_deployment(name="on-demand"),
+            refresh_flow.to_deployment(name="frequent" + suffix, interval=config.refresh_interval_s),
+            backfill_flow.to_deployment(name="on-demand" + suffix),
         ]
         log.info("serving flows", extra={"deployments": [d.name for d in deployments], "metrics_port": port})
         serve(*deployments)
+
+
+def deployment_suffix(settings: Settings) -> str:
+    """Deployments are named per stack (topic prefix, database), so a scratch stack's scheduler
+    sharing the Prefect server never takes over — or runs against — another stack's deployments."""
+    prefix = settings.kafka.topic_prefix.strip(".-_")
+    database = settings.postgres.database
+    default = type(settings.postgres)().database
+    parts = [part for part in (prefix, "" if database == default else database) if part]
+    return "".join(f"-{part}" for part in parts)
 
 
 def _prefect_ok(settings: Settings) -> None:

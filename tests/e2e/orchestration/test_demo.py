@@ -32,6 +32,7 @@ METRIC_OF = {
     "warehouse-sink": "ledgerline_warehouse_events_in_total",
     "gateway": "ledgerline_gateway_requests_total",
     "query-api": "ledgerline_query_requests_total",
+    "orchestration": "ledgerline_forecast_vintage_duration_seconds",
 }
 
 
@@ -71,7 +72,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_reduced_demo_end_to_end(demo_settings: Settings, prefect_server: None) -> None:
     settings = demo_settings
     params = DemoParams(customers=150, months=6, bad_share=0.01, late_share=0.002, gateway_months=1)
-    ports = PipelinePorts(free_port(), free_port(), free_port())
+    ports = PipelinePorts(free_port(), free_port(), free_port(), free_port())
     options = DemoOptions(params=params, ports=ports, drain_timeout_s=400, use_prefect_server=False)
     started = time.monotonic()
     result = run_demo(settings, options, print)

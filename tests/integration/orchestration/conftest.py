@@ -38,11 +38,11 @@ def pipeline(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("orchestration")
     with scratch_stack(stack, tmp, "test_orch") as settings:
         data = prepare(SMALL, tmp, print)
-        ports = PipelinePorts(free_port(), free_port(), free_port())
+        ports = PipelinePorts(free_port(), free_port(), free_port(), free_port())
         specs = [
             spec
             for spec in processes.pipeline_specs(settings, ports, data.reference_path, lake_batch_seconds=2.0)
-            if spec.name not in ("gateway", "query-api")
+            if spec.name not in ("gateway", "query-api", "orchestration")
         ]
         try:
             processes.start_pipeline(settings, specs, print, timeout_s=120)
