@@ -3,24 +3,39 @@
 1. Builds a synthetic warehouse the size 10M events produce, directly with SQL
    (generate_series) in a scratch database `ledgerline_bench_query` (dropped and recreated):
    20,000 customers over 2024-2025 in 5 regions, 15 plans and 3 currencies, with cancels and
-   plan changes -> ~8M subscription snapshot rows, ~8M revenue_daily rows, weekly usage rows
+   quantity changes -> ~7M subscription snapshot rows, ~7M revenue_daily rows, weekly usage rows
    whose event counts bring the total to ~10M events. Writing facts directly (not through the
-   sink) is fine for a read benchmark; the event tables stay empty.
+   sink) is fine for a read benchmark; the event tables stay empty. Building takes a long time on
+   2 cores: `--reuse` keeps the database of a previous run (pending migrations are applied; the
+   read models are refreshed, and timed, only when a migration was applied or with `--refresh`).
 2. Refreshes the read models (`refresh_read_models`, timed).
-3. Starts the API (`api serve`, uvicorn, 2 workers) and runs wrk (1 thread, 50 connections)
-   over a rotating set of MRR and revenue-by-region URLs (different filters and ranges):
-   once as clients see it (the per-refresh response cache warm) and once with a unique query
-   string per request (every request computed from the read models).
-4. Baselines: wrk on `/health` (HTTP + one `SELECT 1`), and the raw SQL latency of the MRR
-   statement through psycopg.
+3. Starts the API (`api serve`, uvicorn, 2 workers) and runs wrk (1 thread, 50 connections) with
+   `benchmarks/query_mix.lua`: a realistic mix of dashboard requests for MRR and revenue by region
+   (~900 distinct URLs: date ranges x granularities x region and plan filters x currency mode,
+   drawn with Zipf-like weights from a fixed seed). Runs, each after a warm-up that sends every
+   URL of the mix several times (both workers cache it):
+   - cold: the COLD_S seconds from the moment a refresh commits (simulated by bumping
+     `refresh_id`, which the workers' caches react to exactly as to a real refresh, without its
+     cost): refresh-ahead recomputes the most used answers while serving the previous refresh's
+     (`stale`); other URLs are computed on their first request per worker;
+   - cached: as clients see the API between two refreshes;
+   - uncached: the same mix with a unique query string per request (every request computed);
+   - baseline: GET /health (HTTP + one `SELECT 1`);
+   - cold_no_rewarm: the cold run again on a server with refresh-ahead off
+     (LEDGERLINE_QUERY__CACHE_REWARM_MAX_ENTRIES=0: a refresh empties the caches).
+   Each run reports p50/p90/p99, requests/s, its cache-hit share and the load average around it.
+4. Raw SQL latency (psycopg, one connection) of the MRR statement and the monthly
+   revenue-by-region statement.
 
 Last line: JSON with p50_ms/p99_ms (cached run), events_per_s (= requests/s), rss_mb (both
-workers), baseline_events_per_s (/health), ratio_to_baseline, uncached_* and sql_* fields.
-Needs `wrk` (Debian: apt-get install -y wrk) and the services up.
+workers), baseline_events_per_s (/health), ratio_to_baseline, cold_* / uncached_* / sql_* fields
+and the 1-minute load average before each run. The machine is shared: compare figures only with
+their load averages. Needs `wrk` (Debian: apt-get install -y wrk) and the services up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -28,8 +43,8 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,40 +184,9 @@ SELECT (SELECT count(*) FROM warehouse.subscription_state)
        + 700
 """
 
-# The URL mix: MRR (monthly with movements, quarterly, daily) and revenue by region, with and
-# without region/plan filters and over different ranges, as dashboards ask them.
-PATHS = [
-    "/v1/mrr?granularity=month",
-    "/v1/mrr?granularity=month&start=2025-01-01&end=2025-12-31",
-    "/v1/mrr?granularity=quarter&start=2024-01-01&end=2025-12-31",
-    "/v1/mrr?granularity=month&region_id=emea",
-    "/v1/mrr?granularity=month&plan_id=growth-monthly-usd",
-    "/v1/mrr?granularity=day&start=2025-10-01&end=2025-12-31",
-    "/v1/mrr?granularity=month&currency=original&region_id=na",
-    "/v1/revenue?granularity=month&group_by=region",
-    "/v1/revenue?granularity=month&group_by=region&start=2024-01-01&end=2025-12-31",
-    "/v1/revenue?granularity=quarter&group_by=region",
-    "/v1/revenue?granularity=week&group_by=region&start=2025-07-01&end=2025-12-31",
-    "/v1/revenue?granularity=month&group_by=region&plan_id=enterprise-annual-eur",
-    "/v1/revenue?granularity=month&group_by=region&currency=original",
-]
-LUA = """
-local paths = {%(paths)s}
-local counter = 0
-wrk.headers["X-API-Key"] = "%(key)s"
-request = function()
-  counter = counter + 1
-  local path = paths[(counter %% #paths) + 1]
-  if %(unique)s then path = path .. "&nocache=" .. counter .. "-" .. math.random(1, 1000000000) end
-  return wrk.format("GET", path)
-end
-done = function(summary, latency, requests)
-  io.write(string.format('WRKJSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
-    '"errors": %%d, "non_2xx": %%d}\\n', summary.requests, summary.duration, latency:percentile(50),
-    latency:percentile(99), summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout, summary.errors.status))
-end
-"""
+MIX_SCRIPT = Path(__file__).with_name("query_mix.lua")
+WARM_UP_S = 15
+COLD_S = 30
 
 
 def log(message: str) -> None:
@@ -239,20 +223,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, key: str, paths: list[str], unique: bool, connections: int = 50) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % {"paths": ", ".join(json.dumps(p) for p in paths), "key": key,
-                            "unique": "true" if unique else "false"})  # fmt: skip
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{DURATION_S}s", "--timeout", "5s", "-s", script.name, url]
+def wrk(url: str, key: str, mode: str, duration_s: int = DURATION_S, connections: int = 50) -> dict[str, float]:
+    """One wrk run of the mix script in `mode` (mix, unique, cycle, health)."""
+    load = os.getloadavg()[0]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--timeout", "5s", "-s", str(MIX_SCRIPT), url,
+               "--", key, mode, str(time.time_ns())]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    os.unlink(script.name)
     line = next(line for line in output.splitlines() if line.startswith("WRKJSON "))
     found = json.loads(line.removeprefix("WRKJSON "))
     return {
-        "rps": found["requests"] / (found["duration_us"] / 1e6),
-        "p50_ms": found["p50_us"] / 1000,
-        "p99_ms": found["p99_us"] / 1000,
+        "rps": round(found["requests"] / (found["duration_us"] / 1e6), 1),
+        "p50_ms": round(found["p50_us"] / 1000, 2),
+        "p90_ms": round(found["p90_us"] / 1000, 2),
+        "p99_ms": round(found["p99_us"] / 1000, 2),
+        "max_ms": round(found["max_us"] / 1000, 2),
+        "requests": found["requests"],
+        "cache_hit_share": round(found["cache_hits"] / max(found["requests"], 1), 4),
+        "cache_stale_share": round(found["cache_stale"] / max(found["requests"], 1), 4),
+        "distinct_urls": found["distinct_urls"],
         "errors": found["errors"] + found["non_2xx"],
+        "load_1m_before": round(load, 2),
+        "load_1m_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -268,58 +259,90 @@ def rss_mb(pid: int) -> float:
 
 
 def sql_latency(settings: Any) -> dict[str, float]:
+    """Raw statement latency (reader role, one connection, prepared after 5 runs as in the API)."""
     from query_api.db import query_text
 
-    params = {"start": "2025-01-01", "end": "2025-12-31", "horizon": "2025-12-31", "original": False,
+    common = {"start": "2025-01-01", "end": "2025-12-31", "horizon": "2025-12-31", "original": False,
               "reporting_currency": "USD", "region_id": None, "plan_id": None, "granularity": "month",
-              "step": "1 month", "with_movements": True, "limit": 100, "offset": 0}  # fmt: skip
-    timings = []
-    with connect(Role.READER, settings) as conn:
-        for _ in range(200):
-            started = time.perf_counter()
-            conn.execute(query_text("mrr_series"), params).fetchall()
-            timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    return {
-        "sql_p50_ms": round(timings[len(timings) // 2], 2),
-        "sql_p99_ms": round(timings[int(len(timings) * 0.99)], 2),
+              "step": "1 month", "limit": 500, "offset": 0}  # fmt: skip
+    statements = {
+        "sql_mrr": ("mrr_series", {**common, "with_movements": True}),
+        "sql_revenue_by_region": ("revenue_series_monthly", {**common, "by_region": True, "by_plan": False}),
     }
+    figures: dict[str, float] = {}
+    with connect(Role.READER, settings) as conn:
+        for prefix, (name, params) in statements.items():
+            timings = []
+            for _ in range(200):
+                started = time.perf_counter()
+                conn.execute(query_text(name), params).fetchall()
+                timings.append((time.perf_counter() - started) * 1000)
+            timings.sort()
+            figures[f"{prefix}_p50_ms"] = round(timings[len(timings) // 2], 2)
+            figures[f"{prefix}_p99_ms"] = round(timings[int(len(timings) * 0.99)], 2)
+    return figures
 
 
-def main() -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install -y wrk")
-    base = get_settings()
-    settings = base.model_copy(update={"postgres": base.postgres.model_copy(update={"database": DATABASE})})
+def reuse(settings: Any, refresh: bool) -> tuple[dict[str, int], int]:
+    """The warehouse of a previous run, migrated to the current read models."""
     from query_api import refresh_read_models
 
-    if "--reuse" in sys.argv:  # the warehouse of a previous run, as it is (no rebuild, no refresh)
-        with connect(Role.ADMIN, settings) as conn:
-            row = conn.execute(EVENTS).fetchone()
-            stamp = conn.execute("SELECT duration_ms FROM reporting.read_model_refresh").fetchone()
-        if row is None or stamp is None:
-            sys.exit("nothing to reuse: run without --reuse first")
-        sizes = {
-            "events": int(row[0]),
-            "snapshots": int(row[1]),
-            "revenue_rows": int(row[2]),
-            "usage_rows": int(row[3]),
-        }
-        refresh_ms = int(stamp[0])
-        log(f"reusing {DATABASE}: {sizes}")
-    else:
-        started = time.perf_counter()
-        sizes = build(settings)
-        log(f"warehouse built in {time.perf_counter() - started:.0f}s: {sizes}")
+    applied = apply_migrations(settings)
+    ensure_login_roles(settings)
+    with connect(Role.ADMIN, settings) as conn:
+        row = conn.execute(EVENTS).fetchone()
+        stamp = conn.execute("SELECT duration_ms FROM reporting.read_model_refresh").fetchone()
+    if row is None or stamp is None:
+        sys.exit("nothing to reuse: run without --reuse first")
+    sizes = {"events": int(row[0]), "snapshots": int(row[1]), "revenue_rows": int(row[2]), "usage_rows": int(row[3])}
+    log(f"reusing {DATABASE}: {sizes}; migrations applied now: {applied}")
+    refresh_ms = int(stamp[0])
+    if applied or refresh:
+        log(f"refreshing the read models (load average {os.getloadavg()[0]:.2f})")
         with connect(Role.WRITER, settings) as conn:
             refresh_ms = refresh_read_models(conn).duration_ms
         log(f"read models refreshed in {refresh_ms / 1000:.1f}s")
+    return sizes, refresh_ms
+
+
+def simulate_refresh(settings: Any) -> None:
+    """What a committed refresh does to the API's caches (a new refresh_id), without its cost."""
+    with connect(Role.ADMIN, settings) as conn:
+        conn.execute("UPDATE reporting.read_model_refresh SET refresh_id = refresh_id + 1")
+        conn.commit()
+
+
+def cold_run(settings: Any, url: str, key: str) -> dict[str, float]:
+    """The mix for COLD_S seconds from the moment a refresh commits."""
+    warm = wrk(url, key, "cycle", WARM_UP_S)
+    log(f"warm-up (every URL of the mix in turn, {WARM_UP_S}s): {warm}")
+    simulate_refresh(settings)  # the workers notice within cache_check_interval_s, during the run
+    return wrk(url, key, "mix", COLD_S)
+
+
+def measure(settings: Any, url: str, key: str) -> dict[str, dict[str, float]]:
+    runs: dict[str, dict[str, float]] = {}
+    runs["cold"] = cold_run(settings, url, key)
+    log(f"cold (the {COLD_S}s from a refresh, refresh-ahead on): {runs['cold']}")
+    warm = wrk(url, key, "cycle", WARM_UP_S)
+    log(f"warm-up again: {warm}")
+    runs["cached"] = wrk(url, key, "mix")
+    log(f"cached (after warm-up): {runs['cached']}")
+    runs["uncached"] = wrk(url, key, "unique")
+    log(f"uncached (unique query string per request): {runs['uncached']}")
+    runs["health"] = wrk(url, key, "health")
+    log(f"baseline /health: {runs['health']}")
+    return runs
+
+
+@contextlib.contextmanager
+def api_server(settings: Any, **env_extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`api serve` with 2 uvicorn workers over the benchmark database; yields its URL."""
     port = free_port()
-    env = {**os.environ, "LEDGERLINE_POSTGRES__DATABASE": DATABASE}
+    env = {**os.environ, "LEDGERLINE_POSTGRES__DATABASE": DATABASE, **env_extra}
     command = [sys.executable, "-c", "from query_api import api_cli; api_cli()", "serve", "--port", str(port)]
     server = subprocess.Popen([*command, "--workers", "2"], env=env)
     url = f"http://127.0.0.1:{port}"
-    key = settings.api.bootstrap_api_key.get_secret_value()
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -332,36 +355,64 @@ def main() -> None:
                 sys.exit("the API did not start")
             time.sleep(0.3)
         time.sleep(2)  # the refresh-id poller of both workers
-        for path in PATHS * 4:  # both workers see every URL (connections land on either)
-            response = httpx.get(url + path, headers={"X-API-Key": key}, timeout=30)
-            assert response.status_code == 200, (path, response.text)
-        log("warm; wrk 1 thread, 50 connections, cached (as clients see it)")
-        cached = wrk(url, key, PATHS, unique=False)
-        log(f"cached: {cached}")
-        uncached = wrk(url, key, PATHS, unique=True)
-        log(f"uncached (unique query string per request): {uncached}")
-        health = wrk(url, key, ["/health?"], unique=False)
-        log(f"baseline /health: {health}")
-        memory = rss_mb(server.pid)
+        yield url, server
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    base = get_settings()
+    settings = base.model_copy(update={"postgres": base.postgres.model_copy(update={"database": DATABASE})})
+    if "--reuse" in sys.argv:
+        sizes, refresh_ms = reuse(settings, refresh="--refresh" in sys.argv)
+    else:
+        from query_api import refresh_read_models
+
+        started = time.perf_counter()
+        sizes = build(settings)
+        log(f"warehouse built in {time.perf_counter() - started:.0f}s: {sizes}")
+        with connect(Role.WRITER, settings) as conn:
+            refresh_ms = refresh_read_models(conn).duration_ms
+        log(f"read models refreshed in {refresh_ms / 1000:.1f}s")
+    key = settings.api.bootstrap_api_key.get_secret_value()
+    with api_server(settings) as (url, server):
+        runs = measure(settings, url, key)
+        memory = rss_mb(server.pid)
+    with api_server(settings, LEDGERLINE_QUERY__CACHE_REWARM_MAX_ENTRIES="0") as (url, _):
+        runs["cold_no_rewarm"] = cold_run(settings, url, key)
+        log(f"cold without refresh-ahead (a refresh empties the caches): {runs['cold_no_rewarm']}")
     raw = sql_latency(settings)
-    log(f"raw SQL (MRR statement, psycopg, one connection): {raw}")
+    log(f"raw SQL (psycopg, one connection): {raw}")
+    cached, cold, uncached, health = runs["cached"], runs["cold"], runs["uncached"], runs["health"]
     result = {
-        "p50_ms": round(cached["p50_ms"], 2),
-        "p99_ms": round(cached["p99_ms"], 2),
-        "events_per_s": round(cached["rps"], 1),
+        "p50_ms": cached["p50_ms"],
+        "p99_ms": cached["p99_ms"],
+        "events_per_s": cached["rps"],
         "rss_mb": round(memory, 1),
-        "baseline_events_per_s": round(health["rps"], 1),
+        "baseline_events_per_s": health["rps"],
         "ratio_to_baseline": round(cached["rps"] / health["rps"], 3),
-        "baseline_p99_ms": round(health["p99_ms"], 2),
-        "uncached_p50_ms": round(uncached["p50_ms"], 2),
-        "uncached_p99_ms": round(uncached["p99_ms"], 2),
-        "uncached_events_per_s": round(uncached["rps"], 1),
+        "baseline_p99_ms": health["p99_ms"],
+        "cache_hit_share": cached["cache_hit_share"],
+        "cold_p50_ms": cold["p50_ms"],
+        "cold_p99_ms": cold["p99_ms"],
+        "cold_events_per_s": cold["rps"],
+        "cold_cache_hit_share": cold["cache_hit_share"],
+        "cold_cache_stale_share": cold["cache_stale_share"],
+        "cold_no_rewarm_p50_ms": runs["cold_no_rewarm"]["p50_ms"],
+        "cold_no_rewarm_p99_ms": runs["cold_no_rewarm"]["p99_ms"],
+        "cold_no_rewarm_cache_hit_share": runs["cold_no_rewarm"]["cache_hit_share"],
+        "uncached_p50_ms": uncached["p50_ms"],
+        "uncached_p90_ms": uncached["p90_ms"],
+        "uncached_p99_ms": uncached["p99_ms"],
+        "uncached_events_per_s": uncached["rps"],
         **raw,
-        "errors": cached["errors"] + uncached["errors"],
+        "errors": sum(run["errors"] for run in runs.values()),
         "connections": 50,
+        "distinct_urls": cached["distinct_urls"],
+        "load_1m": {name: run["load_1m_before"] for name, run in runs.items()},
         "warehouse_events": sizes["events"],
         "snapshot_rows": sizes["snapshots"],
         "refresh_s": round(refresh_ms / 1000, 1),

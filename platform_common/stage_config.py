@@ -65,6 +65,11 @@ class QuerySettings(BaseModel):
     # looks at the refresh id this often. 0 disables the cache.
     cache_max_entries: int = Field(default=4096, ge=0)
     cache_check_interval_s: float = Field(default=1.0, gt=0)
+    # Refresh-ahead: after a refresh, this many of the most recently used responses are recomputed
+    # in the background and served from the previous refresh (X-Cache: stale) for at most
+    # cache_rewarm_max_s until then. 0 empties the cache on a refresh instead.
+    cache_rewarm_max_entries: int = Field(default=1024, ge=0)
+    cache_rewarm_max_s: float = Field(default=30.0, gt=0)
     # Cost categories that are cost of revenue (the rest is operating expense) for gross margin.
     cost_of_revenue_categories: tuple[str, ...] = ("infrastructure", "support", "payment_processing")
     # A family whose newest event is older than this is reported stale.
@@ -175,7 +180,10 @@ class WarehouseSinkSettings(BaseModel):
     )
     instance_id: str | None = Field(
         default=None,
-        description="Kafka static membership id; None derives it from the host name (fast restarts).",
+        description=(
+            "Kafka static membership id; None derives it from the host name (fast restarts). A digest "
+            "of the subscribed topics is appended, so changing them forces a rebalance."
+        ),
     )
     session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
     batch_max_events: int = Field(default=50_000, ge=1, description="Close a batch at this many messages.")
@@ -194,6 +202,14 @@ class WarehouseSinkSettings(BaseModel):
         default=60.0,
         gt=0,
         description="How long `run` waits for a previous sink's database session to go away after a crash.",
+    )
+    load_quarantine: bool = Field(
+        default=True,
+        description="Also consume the quarantine topic into warehouse.quarantine_event (same transaction as offsets).",
+    )
+    reference_path: Path | None = Field(
+        default=None,
+        description="reference.json (plans and regions with names); None: plans and regions are named by their ids.",
     )
     mrr: MrrRules = MrrRules()
 
@@ -242,9 +258,11 @@ class StreamSettings(BaseModel):
     subscription_grace_s: float = Field(default=600.0, ge=0)
     recheck_interval_s: float = Field(default=5.0, gt=0)
     batch_max: int = Field(default=2000, ge=1)
-    batch_within_s: float = Field(default=0.05, gt=0)
+    batch_within_s: float = Field(default=0.01, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
     session_timeout_s: float = Field(default=10.0, ge=6)
+    # How often ledgerline_stream_consumer_lag is recomputed (also on every /metrics scrape).
+    lag_refresh_s: float = Field(default=5.0, gt=0)
     data_dir: Path = Path(".local/stream")
 
     @field_validator("reference_path", mode="before")

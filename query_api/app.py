@@ -65,7 +65,7 @@ async def _refresh_id(app: FastAPI) -> int | None:
 def create_app(settings: Settings | None = None, query: QuerySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     query = query or query_settings(settings)
-    cache = ResponseCache(query.cache_max_entries)
+    cache = ResponseCache(query.cache_max_entries, query.cache_rewarm_max_entries, query.cache_rewarm_max_s)
     authenticator = Authenticator.from_settings(settings)
 
     @contextlib.asynccontextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-METRIC_DEFINITIONS_VERSION: Final = "2026-11-01"
+METRIC_DEFINITIONS_VERSION: Final = "2026-11-28"
 
 PERIODS: Final = (
     "Periods are calendar days, ISO weeks (Monday to Sunday), calendar months or calendar quarters, "
@@ -27,11 +27,16 @@ FORMULAS: Final[dict[str, str]] = {
     "or past due within the grace period). Stock metrics take the value on the period's last day "
     "(or the data horizon in the current period).",
     "arr": "ARR = 12 x MRR.",
-    "mrr_movements": "Monthly, per subscription (warehouse.mrr_movement_monthly): new (0 -> >0, never "
-    "had MRR), reactivation (0 -> >0, had MRR before), expansion (> 0, higher), contraction (> 0, "
-    "lower), churned (>0 -> 0); contraction and churned are <= 0. A quarter's movements are the sums "
-    "of its months'. Bridge: opening + new + expansion + contraction + churned + reactivation + "
-    "fx_effect = closing (fx_effect is 0 in original currency).",
+    "mrr_movements": "Monthly, per subscription and segment (region, plan, currency; "
+    "reporting.mrr_movement_monthly): new (0 -> >0, never had MRR), reactivation (0 -> >0, had MRR before), "
+    "expansion (> 0, higher), contraction (> 0, lower), churned (>0 -> 0), transfer (the subscription changed "
+    "plan, region or currency: -opening MRR in the old segment, +opening MRR in the new one, converted at the "
+    "closing date's rates when the currency changed; the move's net change, closing - transferred opening, is "
+    "expansion or contraction of the new segment). Contraction and churned are <= 0. Company-wide (no region or "
+    "plan filter) transfers sum to 0 within a currency, so a move shows only as its net expansion or contraction. "
+    "Reporting-currency movements are converted per subscription at the closing date's rate. A quarter's "
+    "movements are the sums of its months'. Bridge: opening + new + expansion + contraction + churned + "
+    "reactivation + transfer + fx_effect = closing (fx_effect is 0 in original currency).",
     "active_subscriptions": "Subscriptions whose snapshot on the day is_active.",
     "active_customers": "Customers with at least one is_active subscription on the day (in the filtered "
     "region/plan/currency).",
@@ -39,7 +44,8 @@ FORMULAS: Final[dict[str, str]] = {
     "logo_churn_rate": "churned customers / opening customers, where opening customers are active on the "
     "day before the period and churned customers are opening customers not active on its last day; "
     "null when there are no opening customers.",
-    "gross_mrr_churn_rate": "(|churned MRR| + |contraction MRR|) / opening MRR; null when opening MRR is 0.",
+    "gross_mrr_churn_rate": "(|churned MRR| + |contraction MRR|) / opening MRR; null when opening MRR is 0. "
+    "Transfers are not churn: none of the churn rates, NRR or GRR uses the transfer movement.",
     "net_mrr_churn_rate": "(|churned MRR| + |contraction MRR| - expansion MRR) / opening MRR; may be "
     "negative; null when opening MRR is 0. New and reactivation MRR are not part of the opening base.",
     "nrr": "NRR = (opening MRR + expansion MRR - |contraction MRR| - |churned MRR|) / opening MRR "

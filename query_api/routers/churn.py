@@ -41,6 +41,7 @@ class ChurnPoint(BaseModel):
     contraction_mrr_minor: int = Field(description="<= 0")
     churned_mrr_minor: int = Field(description="<= 0")
     reactivation_mrr_minor: int
+    transfer_mrr_minor: int = Field(description="Moves between segments; not part of any rate.")
     logo_churn_rate: float | None
     gross_mrr_churn_rate: float | None
     net_mrr_churn_rate: float | None
@@ -57,7 +58,9 @@ class ChurnResponse(Paged, MoneyView):
 
 
 def churn_point(row: dict[str, Any]) -> ChurnPoint:
-    """The rates of one period from its counts and signed movements (formulas in FORMULAS)."""
+    """The rates of one period from its counts and signed movements (formulas in FORMULAS).
+    Transfers (moves between segments) are left out: a move is churn of nothing, only its net
+    change (booked as expansion or contraction) counts."""
     opening = row["opening_mrr_minor"]
     lost = -row["churned_mrr_minor"] - row["contraction_mrr_minor"]
     expansion = row["expansion_mrr_minor"]

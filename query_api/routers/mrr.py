@@ -29,6 +29,7 @@ MOVEMENT_FIELDS = (
     "contraction_mrr_minor",
     "churned_mrr_minor",
     "reactivation_mrr_minor",
+    "transfer_mrr_minor",
     "fx_effect_minor",
     "closing_mrr_minor",
 )
@@ -41,6 +42,10 @@ class MrrMovements(BaseModel):
     contraction_mrr_minor: int = Field(description="<= 0")
     churned_mrr_minor: int = Field(description="<= 0")
     reactivation_mrr_minor: int
+    transfer_mrr_minor: int = Field(
+        description="MRR moved between segments (plan, region or currency changes): -opening in the old segment, "
+        "+opening in the new one; 0 company-wide in one currency."
+    )
     fx_effect_minor: int = Field(description="0 in original currency")
     closing_mrr_minor: int
 

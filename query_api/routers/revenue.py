@@ -80,7 +80,10 @@ async def revenue_series(
         "by_region": RevenueDimension.REGION in dimensions,
         "by_plan": RevenueDimension.PLAN in dimensions,
     }
-    rows, total_items = await paged_rows(session, "revenue_series", params, page)
+    # Months and quarters read the monthly read model (migration 0502); days and weeks the daily one.
+    monthly = granularity in (Granularity.MONTH, Granularity.QUARTER)
+    statement = "revenue_series_monthly" if monthly else "revenue_series"
+    rows, total_items = await paged_rows(session, statement, params, page)
     items = [
         RevenuePoint(
             period_start=row["period_start"],

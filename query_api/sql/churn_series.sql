@@ -23,7 +23,8 @@ WITH period AS (
                AS contraction,
            sum(CASE WHEN %(original)s THEN v.churned_mrr_minor ELSE v.churned_mrr_reporting_minor END) AS churned,
            sum(CASE WHEN %(original)s THEN v.reactivation_mrr_minor ELSE v.reactivation_mrr_reporting_minor END)
-               AS reactivation
+               AS reactivation,
+           sum(CASE WHEN %(original)s THEN v.transfer_mrr_minor ELSE v.transfer_mrr_reporting_minor END) AS transfer
     FROM period p
     JOIN reporting.mrr_movement_monthly v
       ON v.month_start_date BETWEEN p.period_start AND date_trunc('month', p.as_of_date)::date
@@ -60,6 +61,7 @@ SELECT p.period_start, p.period_end, p.as_of_date, k.currency,
        coalesce(v.contraction, 0)::bigint AS contraction_mrr_minor,
        coalesce(v.churned, 0)::bigint AS churned_mrr_minor,
        coalesce(v.reactivation, 0)::bigint AS reactivation_mrr_minor,
+       coalesce(v.transfer, 0)::bigint AS transfer_mrr_minor,
        count(*) OVER () AS total_items
 FROM keyed k
 JOIN period p USING (period_start)

@@ -18,6 +18,8 @@ SELECT CASE WHEN %(original)s THEN v.currency::text ELSE %(reporting_currency)s 
            AS churned_mrr_minor,
        sum(CASE WHEN %(original)s THEN v.reactivation_mrr_minor ELSE v.reactivation_mrr_reporting_minor END)::bigint
            AS reactivation_mrr_minor,
+       sum(CASE WHEN %(original)s THEN v.transfer_mrr_minor ELSE v.transfer_mrr_reporting_minor END)::bigint
+           AS transfer_mrr_minor,
        sum(CASE WHEN %(original)s THEN 0 ELSE v.fx_effect_minor END)::bigint AS fx_effect_minor,
        sum(CASE WHEN v.month_start_date <> m.last_month THEN 0
                 WHEN %(original)s THEN v.closing_mrr_minor ELSE v.closing_mrr_reporting_minor END)::bigint

@@ -20,10 +20,14 @@ WITH period AS (
            coalesce(sum(CASE WHEN %(original)s THEN m.mrr_minor ELSE m.mrr_reporting_minor END), 0)::bigint
                AS mrr_minor
     FROM period p
-    LEFT JOIN reporting.mrr_daily m
-      ON m.snapshot_date = p.as_of_date
-     AND (%(region_id)s::text IS NULL OR m.region_id = %(region_id)s::text)
-     AND (%(plan_id)s::text IS NULL OR m.plan_id = %(plan_id)s::text)
+    -- LATERAL ... OFFSET 0 (not flattened into a join): one index probe per period; a plain join
+    -- hashed the whole read model, generate_series being estimated at hundreds of rows.
+    LEFT JOIN LATERAL (SELECT d.snapshot_date, d.currency, d.mrr_minor, d.mrr_reporting_minor
+                       FROM reporting.mrr_daily d
+                       WHERE d.snapshot_date = p.as_of_date
+                         AND (%(region_id)s::text IS NULL OR d.region_id = %(region_id)s::text)
+                         AND (%(plan_id)s::text IS NULL OR d.plan_id = %(plan_id)s::text)
+                       OFFSET 0) m ON true
     GROUP BY 1, 2
     HAVING NOT %(original)s OR count(m.snapshot_date) > 0
 ), movement AS (
@@ -39,6 +43,7 @@ WITH period AS (
            sum(CASE WHEN %(original)s THEN v.churned_mrr_minor ELSE v.churned_mrr_reporting_minor END) AS churned,
            sum(CASE WHEN %(original)s THEN v.reactivation_mrr_minor ELSE v.reactivation_mrr_reporting_minor END)
                AS reactivation,
+           sum(CASE WHEN %(original)s THEN v.transfer_mrr_minor ELSE v.transfer_mrr_reporting_minor END) AS transfer,
            sum(CASE WHEN %(original)s THEN 0 ELSE v.fx_effect_minor END) AS fx_effect,
            sum(CASE WHEN v.month_start_date <> date_trunc('month', p.as_of_date)::date THEN 0
                     WHEN %(original)s THEN v.closing_mrr_minor ELSE v.closing_mrr_reporting_minor END) AS closing
@@ -62,6 +67,7 @@ SELECT p.period_start, p.period_end, p.as_of_date, k.currency,
        coalesce(v.contraction, 0)::bigint AS contraction_mrr_minor,
        coalesce(v.churned, 0)::bigint AS churned_mrr_minor,
        coalesce(v.reactivation, 0)::bigint AS reactivation_mrr_minor,
+       coalesce(v.transfer, 0)::bigint AS transfer_mrr_minor,
        coalesce(v.fx_effect, 0)::bigint AS fx_effect_minor,
        coalesce(v.closing, 0)::bigint AS closing_mrr_minor,
        count(*) OVER () AS total_items

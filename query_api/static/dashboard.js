@@ -56,7 +56,8 @@ function drawMrr(mrr) {
       { name: "MRR", type: "line", data: mrr.items.map((item) => item.mrr_minor) },
       bar("New", "new_mrr_minor"), bar("Expansion", "expansion_mrr_minor"),
       bar("Reactivation", "reactivation_mrr_minor"), bar("Contraction", "contraction_mrr_minor"),
-      bar("Churned", "churned_mrr_minor"), bar("FX effect", "fx_effect_minor"),
+      bar("Churned", "churned_mrr_minor"), bar("Transfer", "transfer_mrr_minor"),
+      bar("FX effect", "fx_effect_minor"),
     ],
   }, true);
 }
@@ -138,9 +139,15 @@ function drawDataQuality(freshness, quarantine) {
   $("quarantine-status").textContent = quarantine.available
     ? `${quarantine.total_events} quarantined events (${quarantine.window.start} – ${quarantine.window.end})`
     : `Quarantine counts unavailable: ${quarantine.detail}`;
+  // Distinct events per family and reason; records (re-published copies included) in the tooltip.
   chart("chart-quarantine").setOption({
-    tooltip: {}, xAxis: { type: "category", data: quarantine.items.map((i) => `${i.family}/${i.reason}`) },
-    yAxis: { type: "value" }, series: [{ name: "Quarantined", type: "bar", data: quarantine.items.map((i) => i.event_count) }],
+    tooltip: { trigger: "axis" }, legend: { top: 0 },
+    xAxis: { type: "category", data: quarantine.items.map((i) => `${i.family}/${i.reason}`) },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [
+      { name: "Quarantined events", type: "bar", data: quarantine.items.map((i) => i.event_count) },
+      { name: "Quarantine records", type: "bar", data: quarantine.items.map((i) => i.record_count) },
+    ],
   }, true);
 }
 

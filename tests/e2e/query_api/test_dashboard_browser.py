@@ -107,6 +107,7 @@ def _check_charts(page: Any, base: str, key: str, **filters: str) -> None:
     assert _series(chart, "MRR") == [item["mrr_minor"] for item in mrr["items"]]
     assert _series(chart, "Churned") == [item["movements"]["churned_mrr_minor"] for item in mrr["items"]]
     assert _series(chart, "FX effect") == [item["movements"]["fx_effect_minor"] for item in mrr["items"]]
+    assert _series(chart, "Transfer") == [item["movements"]["transfer_mrr_minor"] for item in mrr["items"]]
 
     subscriptions = _api(base, key, "/v1/subscriptions", granularity="month", **filters)
     chart = option("chart-subscriptions")
@@ -143,7 +144,14 @@ def _check_charts(page: Any, base: str, key: str, **filters: str) -> None:
     assert rows.count() == len(freshness["families"])
     statuses = [rows.nth(index).locator("td").nth(3).inner_text() for index in range(rows.count())]
     assert statuses == [family["status"] for family in freshness["families"]]
-    assert "Quarantine counts unavailable" in page.locator("#quarantine-status").inner_text()
+    quarantine = _api(base, key, "/v1/data-quality/quarantine")
+    assert quarantine["available"]
+    assert quarantine["items"], "the scenario has quarantine records"
+    assert f"{quarantine['total_events']} quarantined events" in page.locator("#quarantine-status").inner_text()
+    chart = option("chart-quarantine")
+    assert chart["xAxis"][0]["data"] == [f"{item['family']}/{item['reason']}" for item in quarantine["items"]]
+    assert _series(chart, "Quarantined events") == [item["event_count"] for item in quarantine["items"]]
+    assert _series(chart, "Quarantine records") == [item["record_count"] for item in quarantine["items"]]
 
 
 def test_dashboard_charts_show_the_api_numbers(served: str, fresh_database: Settings, tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ def load_scenario(settings: Settings) -> None:
         scenario.load(conn)
         conn.commit()
         refresh_read_models(conn)
+    with connect(Role.ADMIN, settings) as conn:
+        scenario.load_quarantine(conn)
+        conn.commit()
 
 
 @pytest.fixture(scope="module")

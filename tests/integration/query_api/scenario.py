@@ -22,6 +22,10 @@ The movement view (`warehouse.mrr_movement_monthly`) derives from these rows by 
                                                    7-day grace until Feb 10 (still active), beyond
                                                    grace from Feb 11 (not active, MRR 0)
     S9   C2       na     starter-monthly-usd  USD  second subscription of C2 from Mar 1: 2900
+
+Quarantine records (`QUARANTINE`, written with the admin role as the warehouse sink would):
+quarantined 1-3 days before the database clock, so the endpoint's default range (12 months ending
+today) holds them whenever the tests run.
 """
 
 from __future__ import annotations
@@ -130,9 +134,9 @@ def convert(amount: int, currency: str, day: date) -> int:
     return int((amount * rate(currency, day)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def snapshot_rows() -> list[tuple[Any, ...]]:
+def snapshot_rows(states: list[State] | None = None) -> list[tuple[Any, ...]]:
     rows = []
-    for s in STATES:
+    for s in STATES if states is None else states:
         last = s.start if s.status == "canceled" else (s.end - timedelta(days=1) if s.end else HORIZON)
         day = s.start
         while day <= last:
@@ -158,6 +162,31 @@ def revenue_rows(snapshots: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         reported = [convert(value, currency, day) for value in local]
         rows.append((day, customer, plan, region, currency, *local, REPORTING, rate(currency, day), *reported))
     return rows
+
+
+# (quarantine_id, family, reason, event_id, days before now): the payment record q-2 is q-1's raw
+# record re-published by a backfill (same event, new offset): 3 records, 2 events.
+QUARANTINE = [
+    ("q-1", "payment", "negative_amount", "bad-pay-1", 3),
+    ("q-2", "payment", "negative_amount", "bad-pay-1", 1),
+    ("q-3", "payment", "negative_amount", "bad-pay-2", 2),
+    ("q-4", "subscription", "unknown_plan", "bad-sub-1", 2),
+    ("q-5", "unknown", "undecodable", None, 1),
+]
+
+
+def load_quarantine(conn: psycopg.Connection[Any]) -> None:
+    """The quarantine records (any role that may insert into warehouse.quarantine_event)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO warehouse.quarantine_event (quarantine_id, family, reason, reason_codes, message, event_id, "
+            "first_seen_at, quarantined_at, source_topic, source_partition, source_offset) "
+            "SELECT %(id)s, %(family)s, %(reason)s, ARRAY[%(reason)s], 'scenario', %(event_id)s, at, at, "
+            "'events.' || %(family)s || '.raw', 0, %(offset)s "
+            "FROM (SELECT now() - %(days)s * interval '1 day' AS at) t",
+            [{"id": qid, "family": family, "reason": reason, "event_id": event_id, "days": days, "offset": offset}
+             for offset, (qid, family, reason, event_id, days) in enumerate(QUARANTINE)],
+        )  # fmt: skip
 
 
 def _envelope(event_id: str, event_type: str, at: datetime, topic: str) -> tuple[Any, ...]:

@@ -10,6 +10,12 @@ Month-end MRR in original currency (sum of active subscriptions' MRR on the mont
           EUR S3 8100 + S4 16200 = 24300
 In USD (EUR at 1.1 in Jan-Feb, 1.2 in Mar; every product here is exact):
   Jan 34500 + 46970 = 81470; Feb 41600 + 20790 = 62390; Mar 39500 + 29160 = 68660.
+
+Movements (definitions 2026-11-28): a plan change is a transfer of the opening MRR from the old
+segment to the new one plus the net change as expansion or contraction of the new segment, so
+company-wide only the net change shows. February's moves: S2 starter -> growth (USD 5800 ->
+15800: transfer -5800 / +5800, expansion +10000) and S3 growth -> starter (EUR 21900 -> 8100:
+transfer -21900 / +21900, contraction -13800).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ def items(client: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
     response = client.get(path, params=params)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["metric_definitions_version"] == "2026-11-01"
+    assert body["metric_definitions_version"] == "2026-11-28"
     assert body["data_as_of"] == "2026-03-31"
     found: list[dict[str, Any]] = body["items"]
     return found
@@ -68,37 +74,87 @@ def test_mrr_movements_per_month(client: TestClient) -> None:
     # January: everything is new (opening on Dec 31 is 0): 34500 USD + 46970 EUR->USD.
     assert rows["2026-01-01"] == {
         "opening_mrr_minor": 0, "new_mrr_minor": 81470, "expansion_mrr_minor": 0, "contraction_mrr_minor": 0,
-        "churned_mrr_minor": 0, "reactivation_mrr_minor": 0, "fx_effect_minor": 0, "closing_mrr_minor": 81470,
+        "churned_mrr_minor": 0, "reactivation_mrr_minor": 0, "transfer_mrr_minor": 0, "fx_effect_minor": 0,
+        "closing_mrr_minor": 81470,
     }  # fmt: skip
-    # February (segments = region x plan x currency; a plan change is contraction of the old
-    # segment by its opening and expansion of the new one by its closing, per the warehouse view):
-    #   expansion   S2 moved in 15800 + S3 moved in 8100 x 1.1 = 8910               -> 24710
-    #   contraction S2 moved out -5800, S3 moved out -21900 x 1.1 = -24090,
-    #               S4 13500 -> 10800 = -2700 x 1.1 = -2970                        -> -32860
+    # February, company-wide (EUR at the Feb 28 rate 1.1):
+    #   expansion   S2's net change on its move 15800 - 5800                        -> 10000
+    #   contraction S3's net change on its move (8100 - 21900) x 1.1 = -15180,
+    #               S4 13500 -> 10800 = -2700 x 1.1 = -2970                        -> -18150
     #   churned     S5 canceled -2900, S8 past due beyond grace -7300 x 1.1 = -8030 -> -10930
+    #   transfer    S2 -5800 + 5800, S3 (-21900 + 21900) x 1.1                     -> 0
+    # 81470 + 10000 - 18150 - 10930 = 62390.
     assert rows["2026-02-01"] == {
-        "opening_mrr_minor": 81470, "new_mrr_minor": 0, "expansion_mrr_minor": 24710,
-        "contraction_mrr_minor": -32860, "churned_mrr_minor": -10930, "reactivation_mrr_minor": 0,
-        "fx_effect_minor": 0, "closing_mrr_minor": 62390,
+        "opening_mrr_minor": 81470, "new_mrr_minor": 0, "expansion_mrr_minor": 10000,
+        "contraction_mrr_minor": -18150, "churned_mrr_minor": -10930, "reactivation_mrr_minor": 0,
+        "transfer_mrr_minor": 0, "fx_effect_minor": 0, "closing_mrr_minor": 62390,
     }  # fmt: skip
     # March: new S9 2900; reactivation S5 2900; churn S7 paused -7900; expansion S4 10800 -> 16200
     # = 5400 EUR x 1.2 (closing-date rate) = 6480. FX: the EUR opening 18900 revalued from 1.1 to
     # 1.2 = 1890 = 68660 - 62390 - (2900 + 2900 - 7900 + 6480).
     assert rows["2026-03-01"] == {
         "opening_mrr_minor": 62390, "new_mrr_minor": 2900, "expansion_mrr_minor": 6480, "contraction_mrr_minor": 0,
-        "churned_mrr_minor": -7900, "reactivation_mrr_minor": 2900, "fx_effect_minor": 1890,
+        "churned_mrr_minor": -7900, "reactivation_mrr_minor": 2900, "transfer_mrr_minor": 0, "fx_effect_minor": 1890,
         "closing_mrr_minor": 68660,
     }  # fmt: skip
 
 
+def test_a_plan_change_is_net_expansion_company_wide_and_a_transfer_per_plan(client: TestClient) -> None:
+    """S2 upgrades mid-February from starter-monthly-usd (5800) to growth-monthly-usd (15800)."""
+    feb = {"granularity": "month", "currency": "original", "start": "2026-02-01", "end": "2026-02-28"}
+    usd = {row["currency"]: row["movements"] for row in items(client, "/v1/mrr", **feb)}["USD"]
+    # Company-wide USD: S2 +10000 is the only expansion; no transfer; S5 churned -2900.
+    assert (usd["expansion_mrr_minor"], usd["contraction_mrr_minor"], usd["transfer_mrr_minor"]) == (10000, 0, 0)
+    assert usd["churned_mrr_minor"] == -2900
+    # The old plan: S2's opening 5800 transferred out (not contraction, not churn); S5 churned.
+    [starter] = items(client, "/v1/mrr", plan_id="starter-monthly-usd", **feb)
+    assert starter["movements"] == {
+        "opening_mrr_minor": 8700, "new_mrr_minor": 0, "expansion_mrr_minor": 0, "contraction_mrr_minor": 0,
+        "churned_mrr_minor": -2900, "reactivation_mrr_minor": 0, "transfer_mrr_minor": -5800, "fx_effect_minor": 0,
+        "closing_mrr_minor": 0,
+    }  # fmt: skip
+    # The new plan: S6 and S7 (7900 each) unchanged; S2's 5800 transferred in and +10000 expansion.
+    [growth] = items(client, "/v1/mrr", plan_id="growth-monthly-usd", **feb)
+    assert growth["movements"] == {
+        "opening_mrr_minor": 15800, "new_mrr_minor": 0, "expansion_mrr_minor": 10000, "contraction_mrr_minor": 0,
+        "churned_mrr_minor": 0, "reactivation_mrr_minor": 0, "transfer_mrr_minor": 5800, "fx_effect_minor": 0,
+        "closing_mrr_minor": 31600,
+    }  # fmt: skip
+    # A downgrade (S3, EUR, growth -> starter): transfer 21900 and the net -13800 as contraction of
+    # the new plan (S4's -2700 is in the same plan).
+    [eur_starter] = items(client, "/v1/mrr", plan_id="starter-monthly-eur", **feb)
+    moves = eur_starter["movements"]
+    assert (moves["transfer_mrr_minor"], moves["contraction_mrr_minor"]) == (21900, -13800 - 2700)
+    [eur_growth] = items(client, "/v1/mrr", plan_id="growth-monthly-eur", **feb)
+    assert (eur_growth["movements"]["transfer_mrr_minor"], eur_growth["movements"]["churned_mrr_minor"]) == (
+        -21900, -7300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("currency", ["original", "reporting"])
+def test_transfers_per_plan_sum_to_zero_and_movements_to_the_company_total(client: TestClient, currency: str) -> None:
+    plans = [row["id"] for row in client.get("/v1/dimensions/plan").json()["items"]]
+    total = {(r["period_start"], r["currency"]): r["movements"]
+             for r in items(client, "/v1/mrr", granularity="month", currency=currency, **Q1)}  # fmt: skip
+    summed: dict[tuple[str, str], dict[str, int]] = {}
+    for plan in plans:
+        for row in items(client, "/v1/mrr", granularity="month", currency=currency, plan_id=plan, **Q1):
+            into = summed.setdefault((row["period_start"], row["currency"]), dict.fromkeys(total[next(iter(total))], 0))
+            for name, value in row["movements"].items():
+                into[name] += value
+    assert summed == total
+    assert all(movements["transfer_mrr_minor"] == 0 for movements in total.values())
+
+
 MOVEMENTS = ("new_mrr_minor", "expansion_mrr_minor", "contraction_mrr_minor", "churned_mrr_minor",
-             "reactivation_mrr_minor", "fx_effect_minor")  # fmt: skip
+             "reactivation_mrr_minor", "transfer_mrr_minor", "fx_effect_minor")  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "params",
     [{}, {"currency": "original"}, {"region_id": "emea"}, {"region_id": "na", "currency": "original"},
-     {"plan_id": "starter-monthly-usd"}, {"plan_id": "growth-monthly-usd"}, {"granularity": "quarter"}],
+     {"plan_id": "starter-monthly-usd"}, {"plan_id": "growth-monthly-usd"}, {"plan_id": "starter-monthly-eur"},
+     {"plan_id": "growth-monthly-eur", "currency": "original"}, {"granularity": "quarter"}],
 )  # fmt: skip
 def test_bridge_invariant_holds_for_every_period_and_filter(client: TestClient, params: dict[str, str]) -> None:
     rows = items(client, "/v1/mrr", **{"granularity": "month", **params, **Q1})
@@ -121,14 +177,15 @@ def test_bridge_over_the_quarter(client: TestClient) -> None:
     response = client.get("/v1/mrr/bridge", params=Q1)
     assert response.status_code == 200
     [bridge] = response.json()["items"]
-    # Sums of the three months: new 81470 + 2900; expansion 24710 + 6480; churn -10930 - 7900.
+    # Sums of the three months: new 81470 + 2900; expansion 10000 + 6480; churn -10930 - 7900.
     assert bridge == {
         "currency": "USD", "first_month": "2026-01-01", "last_month": "2026-03-01", "opening_mrr_minor": 0,
-        "new_mrr_minor": 84370, "expansion_mrr_minor": 31190, "contraction_mrr_minor": -32860,
-        "churned_mrr_minor": -18830, "reactivation_mrr_minor": 2900, "fx_effect_minor": 1890,
-        "closing_mrr_minor": 68660,
+        "new_mrr_minor": 84370, "expansion_mrr_minor": 16480, "contraction_mrr_minor": -18150,
+        "churned_mrr_minor": -18830, "reactivation_mrr_minor": 2900, "transfer_mrr_minor": 0,
+        "fx_effect_minor": 1890, "closing_mrr_minor": 68660,
     }  # fmt: skip
-    # In EUR only (region emea, original): 42700 new, +8100 +5400, -21900 -2700, -7300 -> 24300.
+    # In EUR only (region emea, original): 42700 new; expansion S4 +5400 (Mar); contraction S3's
+    # net -13800 and S4 -2700; S8 -7300; S3's transfer nets to 0 within the region -> 24300.
     response = client.get("/v1/mrr/bridge", params={**Q1, "region_id": "emea", "currency": "original"})
     [emea] = response.json()["items"]
     assert (
@@ -137,8 +194,9 @@ def test_bridge_over_the_quarter(client: TestClient) -> None:
         emea["expansion_mrr_minor"],
         emea["contraction_mrr_minor"],
         emea["churned_mrr_minor"],
+        emea["transfer_mrr_minor"],
         emea["closing_mrr_minor"],
-    ) == ("EUR", 42700, 13500, -24600, -7300, 24300)
+    ) == ("EUR", 42700, 5400, -16500, -7300, 0, 24300)
 
 
 def test_active_subscriptions_customers_and_arpa(client: TestClient) -> None:
@@ -171,12 +229,14 @@ def test_churn_rates(client: TestClient) -> None:
     assert [january[k] for k in ("logo_churn_rate", "gross_mrr_churn_rate", "nrr", "grr")] == [None] * 4
     # February: opening customers C1-C8; C5 (canceled) and C8 (past due) are gone -> 2 / 8.
     assert (february["opening_customers"], february["churned_customers"], february["logo_churn_rate"]) == (8, 2, 0.25)
-    # gross = (10930 + 32860) / 81470 = 43790 / 81470 = 0.5374985...
-    assert february["gross_mrr_churn_rate"] == 0.537498
-    # net = (43790 - 24710) / 81470 = 19080 / 81470 = 0.2341966...
+    # gross = (10930 + 18150) / 81470 = 29080 / 81470 = 0.3569412... (plan moves count only with
+    # their net change, not as a full contraction of the old plan)
+    assert february["gross_mrr_churn_rate"] == 0.356941
+    # net = (29080 - 10000) / 81470 = 19080 / 81470 = 0.2341966...
     assert february["net_mrr_churn_rate"] == 0.234197
-    # NRR = (81470 + 24710 - 43790) / 81470 = 62390 / 81470 = 0.7658033...; GRR = 37680 / 81470.
-    assert (february["nrr"], february["grr"]) == (0.765803, 0.462502)
+    # NRR = (81470 + 10000 - 29080) / 81470 = 62390 / 81470 = 0.7658033...; GRR = 52390 / 81470.
+    assert (february["nrr"], february["grr"]) == (0.765803, 0.643059)
+    assert february["transfer_mrr_minor"] == 0
     # March: opening C1, C2, C3, C4, C6, C7; C7 paused -> 1 / 6; C5 came back (gained).
     assert (march["churned_customers"], march["gained_customers"], march["logo_churn_rate"]) == (1, 1, 0.166667)
     # gross = 7900 / 62390 = 0.1266228...; net = (7900 - 6480) / 62390 = 0.0227600...;
@@ -187,11 +247,13 @@ def test_churn_rates(client: TestClient) -> None:
 
 def test_churn_for_one_plan_and_per_quarter(client: TestClient) -> None:
     # starter-monthly-usd in February: opening S2 5800 + S5 2900 (customers C2, C5); S2 moved to
-    # another plan (contraction -5800), S5 canceled (churn -2900); both customers left the plan.
+    # another plan (transfer -5800, no churn), S5 canceled (churn -2900); both customers left the
+    # plan (logo churn counts customers per segment). gross = 2900 / 8700; GRR = 5800 / 8700.
     [feb] = items(client, "/v1/churn", granularity="month", plan_id="starter-monthly-usd", start="2026-02-01",
                   end="2026-02-28")  # fmt: skip
-    assert (feb["opening_mrr_minor"], feb["contraction_mrr_minor"], feb["churned_mrr_minor"]) == (8700, -5800, -2900)
-    assert (feb["logo_churn_rate"], feb["gross_mrr_churn_rate"], feb["grr"]) == (1.0, 1.0, 0.0)
+    assert (feb["opening_mrr_minor"], feb["contraction_mrr_minor"], feb["churned_mrr_minor"],
+            feb["transfer_mrr_minor"]) == (8700, 0, -2900, -5800)  # fmt: skip
+    assert (feb["logo_churn_rate"], feb["gross_mrr_churn_rate"], feb["grr"]) == (1.0, 0.333333, 0.666667)
     # Q1 as a whole opens on Dec 31 with no customer: rates undefined, 8 customers gained... and
     # the 6 active on Mar 31 close it.
     [quarter] = items(client, "/v1/churn", granularity="quarter", **Q1)
@@ -323,3 +385,35 @@ def test_dimensions_for_the_filters(client: TestClient) -> None:
     plans = [item["id"] for item in client.get("/v1/dimensions/plan").json()["items"]]
     assert plans == sorted(["growth-annual-usd", "starter-monthly-usd", "growth-monthly-usd", "growth-monthly-eur",
                             "starter-monthly-eur"])  # fmt: skip
+
+
+def test_quarantine_counts_in_the_default_range(client: TestClient) -> None:
+    body = client.get("/v1/data-quality/quarantine").json()
+    assert body["available"] is True
+    # scenario.QUARANTINE: payment q-1/q-2 are one event (a backfill re-published it) + q-3 = 2
+    # events in 3 records; the undecodable record has no event_id and counts as itself.
+    assert [(i["family"], i["reason"], i["event_count"], i["record_count"]) for i in body["items"]] == [
+        ("payment", "negative_amount", 2, 3), ("subscription", "unknown_plan", 1, 1), ("unknown", "undecodable", 1, 1),
+    ]  # fmt: skip
+    assert body["total_events"] == 4
+
+
+@pytest.mark.parametrize("currency", ["reporting", "original"])
+def test_revenue_by_day_adds_up_to_the_months_and_quarter(client: TestClient, currency: str) -> None:
+    """Days read the daily read model, months and quarters the monthly one: they must agree."""
+    fields = ("billed_minor", "collected_minor", "refunded_minor", "chargeback_minor")
+    by = {"group_by": "region", "currency": currency, "page_size": 500, **Q1}
+    days = items(client, "/v1/revenue", granularity="day", **by)
+    assert len(days) == 90 * 2, "every day has revenue rows (MRR) in both regions"
+    per_month: dict[tuple[str, str, str], list[int]] = {}
+    per_quarter: dict[tuple[str, str], list[int]] = {}
+    for row in days:
+        month = per_month.setdefault((row["period_start"][:7] + "-01", row["region_id"], row["currency"]), [0] * 4)
+        quarter = per_quarter.setdefault((row["region_id"], row["currency"]), [0] * 4)
+        for index, field in enumerate(fields):
+            month[index] += row[field]
+            quarter[index] += row[field]
+    months = items(client, "/v1/revenue", granularity="month", **by)
+    assert {(r["period_start"], r["region_id"], r["currency"]): [r[f] for f in fields] for r in months} == per_month
+    quarters = items(client, "/v1/revenue", granularity="quarter", **by)
+    assert {(r["region_id"], r["currency"]): [r[f] for f in fields] for r in quarters} == per_quarter

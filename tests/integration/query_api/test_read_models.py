@@ -1,5 +1,6 @@
 """Read-model refresh, the per-refresh response cache, the read-only role, quarantine counts
-(hand-inserted warehouse.quarantine_event rows), and database failures answered as 503 (each test has a database of its own)."""
+(hand-inserted warehouse.quarantine_event rows), and database failures answered as 503 (each
+test has a database of its own)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,21 @@ def test_numbers_change_only_when_the_read_models_are_refreshed(fresh_database: 
             assert client.get(path).json() == body, "still the refresh the cache holds"
             second = refresh_read_models(conn)
         assert second.refresh_id == first.refresh_id + 1
-        updated = _wait_for(client, path, lambda b: b["items"][0]["billed_minor"] == 168650 + 1000)
+        # Refresh-ahead: the cached answer is recomputed in the background, so no request is
+        # computed in between: the old answer (a hit until the poller notices refresh 2, then
+        # `stale`) until the new one is a hit.
+        seen: list[tuple[str | None, str | None, int]] = []
+        deadline = time.monotonic() + 5
+        while not seen or seen[-1][2] != 168650 + 1000:
+            assert time.monotonic() < deadline, seen
+            response = client.get(path)
+            billed = response.json()["items"][0]["billed_minor"]
+            seen.append((response.headers.get("x-cache"), response.headers.get("x-read-model-refresh"), billed))
+            time.sleep(0.01)
+        old, new = (str(first.refresh_id), 168650), (str(second.refresh_id), 168650 + 1000)
+        assert all((cache, (refresh, billed)) in {("hit", old), ("stale", old), ("hit", new)}
+                   for cache, refresh, billed in seen), seen  # fmt: skip
+        updated = client.get(path).json()
         assert updated["read_models_refreshed_at"] != body["read_models_refreshed_at"]
 
 
@@ -76,6 +91,61 @@ def test_the_reader_role_cannot_write_or_refresh(fresh_database: Settings) -> No
         conn.rollback()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT * FROM reporting.refresh_read_models()")
+
+
+# S10 (customer C10) moves mid-February from na / growth-monthly-usd at 10000 USD to
+# emea / growth-monthly-eur at 11000 EUR: a change of currency.
+MOVED = [
+    scenario.State("S10", "C10", "na", "growth-monthly-usd", "USD", date(2026, 1, 1), date(2026, 2, 15), "active",
+                   True, 1, 10000),
+    scenario.State("S10", "C10", "emea", "growth-monthly-eur", "EUR", date(2026, 2, 15), None, "active", True, 1,
+                   11000),
+]  # fmt: skip
+
+
+def test_a_currency_change_transfers_the_opening_converted_and_nets_in_reporting_currency(
+    fresh_database: Settings,
+) -> None:
+    with connect(Role.WRITER, fresh_database) as conn:
+        scenario.load(conn)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO warehouse.subscription_state (subscription_id, valid_from, valid_to, customer_id, "
+                "plan_id, region_id, currency, status, is_active, quantity, unit_price_minor, billing_interval, "
+                "billing_interval_count, is_discounted, mrr_minor) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 'month', 1, false, %s)",
+                [(s.subscription, s.start, s.end, s.customer, s.plan, s.region, s.currency, s.status, s.active,
+                  s.quantity, s.mrr) for s in MOVED],
+            )  # fmt: skip
+            cur.executemany(
+                "INSERT INTO warehouse.subscriptions_snapshot (snapshot_date, subscription_id, customer_id, plan_id, "
+                "region_id, status, is_active, quantity, currency, mrr_minor, reporting_currency, fx_rate, "
+                "mrr_reporting_minor) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                scenario.snapshot_rows(MOVED),
+            )
+        conn.commit()
+        refresh_read_models(conn)
+    feb = {"granularity": "month", "start": "2026-02-01", "end": "2026-02-28"}
+    with TestClient(create_app(fresh_database), headers=_key(fresh_database)) as client:
+
+        def movements(**params: str) -> dict[str, dict[str, int]]:
+            body = client.get("/v1/mrr", params={**feb, **params}).json()
+            return {item["currency"]: item["movements"] for item in body["items"]}
+
+        # The new segment receives the opening converted at the Feb 28 rates: 10000 USD x 1 / 1.1
+        # = 9090.9 -> 9091 EUR; the net change 11000 - 9091 = 1909 EUR is expansion.
+        eur = movements(plan_id="growth-monthly-eur", currency="original")["EUR"]
+        # growth-monthly-eur also has S3 moving out (-21900) and S8 churning (-7300).
+        assert (eur["transfer_mrr_minor"], eur["expansion_mrr_minor"]) == (9091 - 21900, 1909)
+        usd = movements(plan_id="growth-monthly-usd", currency="original")["USD"]
+        assert usd["transfer_mrr_minor"] == 5800 - 10000  # S2 in, S10 out
+        # Company-wide in USD: the transfer nets to 0 (-10000 + round(9091 x 1.1) = 10000); the move
+        # is +2100 expansion (1909 x 1.1 = 2099.9 -> 2100 = 12100 - 10000), on top of S2's 10000.
+        total = movements()["USD"]
+        assert (total["transfer_mrr_minor"], total["expansion_mrr_minor"], total["fx_effect_minor"]) == (0, 12100, 0)
+        # The scenario's 81470 -> 62390 plus S10: 10000 USD opening, 11000 EUR x 1.1 = 12100 closing.
+        assert (total["opening_mrr_minor"], total["closing_mrr_minor"]) == (81470 + 10000, 62390 + 12100)
+        assert total["opening_mrr_minor"] + 12100 - 18150 - 10930 == total["closing_mrr_minor"]
 
 
 QUARANTINE_INSERT = (

@@ -3,6 +3,7 @@ arithmetic, the response cache, the OpenAPI contract and the vendored browser as
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import date
@@ -92,14 +93,62 @@ def test_cache_keeps_only_responses_of_the_current_refresh() -> None:
     cache.observe_version(1)
     cache.put(b"a", 1, response)
     cache.put(b"b", 0, response)
-    assert cache.get(b"a") is response
+    assert cache.get(b"a") == (response, False)
     assert cache.get(b"b") is None
     cache.put(b"c", 1, response)
     cache.put(b"d", 1, response)
     assert len(cache) == 2
     assert cache.get(b"a") is None, "the oldest entry goes first"
+    assert cache.observe_version(2)
+    assert (len(cache), cache.stale_count) == (0, 0), "refresh-ahead is off: a refresh empties the cache"
+
+
+def _response(name: str) -> CachedResponse:
+    return CachedResponse("/v1/mrr", [], name.encode(), {"type": "http", "path": f"/{name}"})
+
+
+def test_refresh_ahead_serves_the_previous_refresh_until_recomputed() -> None:
+    cache = ResponseCache(max_entries=10, rewarm_max_entries=2, rewarm_max_s=5)
+    cache.rewarm_concurrency = 1
+    cache.observe_version(1)
+    for name in ("a", "b", "c"):
+        cache.put(name.encode(), 1, _response(name))
+    for key in (b"c", b"a", b"c"):  # c used twice, a once, b never
+        assert cache.get(key) is not None
+    recomputed: list[bytes] = []
+
+    async def recompute(key: bytes, response: CachedResponse) -> None:
+        assert cache.get(key) == (response, True), "still served from refresh 1 while it is recomputed"
+        recomputed.append(key)
+        cache.put(key, 2, CachedResponse(response.route, [], b"new " + response.body, response.request))
+
+    cache.recompute = recompute
+    assert cache.observe_version(2)
+    assert cache.stale_count == 2, "only the 2 most used are kept for recomputing"
+    assert cache.get(b"b") is None, "the least used is gone"
+    assert cache.get(b"a") == (_response("a"), True)
+    assert asyncio.run(cache.rewarm()) == 2
+    assert recomputed == [b"c", b"a"], "most used first"
+    found = cache.get(b"c")
+    assert found is not None
+    assert (found[0].body, found[1], cache.stale_count) == (b"new c", False, 0)
+
+
+def test_refresh_ahead_stops_serving_stale_answers_after_its_deadline() -> None:
+    cache = ResponseCache(max_entries=10, rewarm_max_entries=10, rewarm_max_s=0.05)
+    cache.observe_version(1)
+    names = [f"k{index}" for index in range(cache.rewarm_concurrency + 2)]
+    for name in names:
+        cache.put(name.encode(), 1, _response(name))
+
+    async def slow(key: bytes, response: CachedResponse) -> None:
+        await asyncio.sleep(0.06)  # each takes longer than the deadline
+
+    cache.recompute = slow
     cache.observe_version(2)
-    assert len(cache) == 0
+    assert asyncio.run(cache.rewarm()) == cache.rewarm_concurrency, "one round, then the deadline"
+    assert cache.stale_count == 0
+    assert all(cache.get(name.encode()) is None for name in names)
 
 
 def test_openapi_states_every_formula_and_the_version() -> None:
