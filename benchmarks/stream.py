@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/stream.py [--events 1000000] [--processing-guarantee at_least_once]
 
 1. Generates N events (sample-data generator, 5 % bad records, 2 % late) into fresh raw topics.
+   Every message carries a `trace_id` header, as the gateway's do.
 2. Raw baseline, same run, same bytes: plain confluent-kafka consume -> produce of every raw
    message to a copy topic (same key and partition), one process, no decoding.
 3. One worker (`python -m stream_processors worker`, a subprocess) on the backlog: events/s from
@@ -10,7 +11,8 @@
 4. Steady 2,000 events/s for `--steady-s` seconds (fresh topics, fresh worker, the generator's
    history compressed into that time): end-to-end lag per clean record (now - the raw message's
    producer timestamp, which the clean record keeps): p50/p99 ms, and the consumer lag in
-   messages (end offsets - committed offsets) sampled every 250 ms; the first 5 s are warm-up.
+   messages (end offsets - committed offsets) and the worker's `ledgerline_stream_consumer_lag`
+   gauge, sampled every 250 ms, p50/p99; the first 5 s are warm-up.
 
 Prints progress, then as its last line one JSON object (CONTRIBUTING.md).
 """
@@ -57,12 +59,16 @@ def _messages(events: int, seed: int) -> tuple[list[Message], dict[str, Any]]:
 
 
 def _produce(settings: Settings, messages: list[Message], per_second: float | None = None) -> None:
+    """Like the gateway: every raw message carries a `trace_id` header (the worker copies it to the
+    clean record and logs it), so the benchmark pays for header handling as production does."""
     producer = make_producer(settings)
     prefix, started = settings.kafka.topic_prefix, time.monotonic()
+    run = uuid.uuid4().hex[:8]
     for number, (family, key, value) in enumerate(messages, 1):
+        headers: list[tuple[str, str | bytes | None]] = [("trace_id", f"{run}-{number:08x}")]
         while True:
             try:
-                producer.produce(raw_topic(family, prefix), value, key)
+                producer.produce(raw_topic(family, prefix), value, key, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -127,14 +133,16 @@ class WorkerProcess:
         )
 
     def raw_count(self) -> float:
+        return self.metric_sum("ledgerline_stream_raw_events_total{")
+
+    def metric_sum(self, prefix: str) -> float:
+        """Sum of the worker's /metrics samples whose line starts with `prefix` (0 if unreachable)."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
                 lines = response.read().decode().splitlines()
         except OSError:
             return 0.0
-        return sum(
-            float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("ledgerline_stream_raw_events_total{")
-        )
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
 
     def rss_peak_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -168,6 +176,10 @@ def _run_worker(worker: WorkerProcess, total: int) -> tuple[float, float]:
 
 
 def _steady(settings: Settings, worker: WorkerProcess, messages: list[Message], rate: float) -> dict[str, float]:
+    """Latency per clean record (polled one by one: `consume(n, timeout)` would wait out its
+    timeout at this rate and add ~50 ms to every figure), and two lag series sampled by a side
+    thread so their broker round trips never delay the latency loop: the group's committed lag
+    (end offsets - committed offsets) and the worker's own `ledgerline_stream_consumer_lag`."""
     prefix = settings.kafka.topic_prefix
     consumer = make_consumer(f"lag-{uuid.uuid4().hex}", settings, **{"auto.offset.reset": "latest"})
     consumer.subscribe([clean_topic(family, prefix) for family in Family])
@@ -176,36 +188,53 @@ def _steady(settings: Settings, worker: WorkerProcess, messages: list[Message], 
     latencies: list[float] = []
     warm_until = time.monotonic() + 5.0  # partition assignment and first fetches are not steady state
     lag_samples: list[int] = []
+    gauge_samples: list[float] = []
+    done = threading.Event()
+
+    def sample_lag() -> None:
+        probe = make_consumer(worker.app_id.replace("bench", "lagprobe"), settings)
+        group_consumer = make_consumer(f"{prefix}{worker.app_id}", settings)
+        raw_tps = [
+            TopicPartition(raw_topic(f, prefix), p) for f in Family for p in range(settings.kafka.default_partitions)
+        ]
+        done.wait(max(0.0, warm_until - time.monotonic()))
+        while not done.wait(0.25):
+            committed = group_consumer.committed(raw_tps, timeout=5)
+            ends = [probe.get_watermark_offsets(tp, timeout=5)[1] for tp in raw_tps]
+            lag_samples.append(sum(end - max(tp.offset, 0) for end, tp in zip(ends, committed, strict=True)))
+            gauge_samples.append(worker.metric_sum("ledgerline_stream_consumer_lag{"))
+        for client in (probe, group_consumer):
+            client.close()
+
+    sampler = threading.Thread(target=sample_lag)
+    sampler.start()
     producing = threading.Thread(target=_produce, args=(settings, messages), kwargs={"per_second": rate})
     producing.start()
-    probe = make_consumer(worker.app_id.replace("bench", "lagprobe"), settings)
-    raw_tps = [
-        TopicPartition(raw_topic(f, prefix), p) for f in Family for p in range(settings.kafka.default_partitions)
-    ]
-    group_consumer = make_consumer(f"{prefix}{worker.app_id}", settings)
-    next_sample = time.monotonic()
     drain_until = float("inf")
     while time.monotonic() < drain_until:
         if not producing.is_alive() and drain_until == float("inf"):
             drain_until = time.monotonic() + 5.0  # let the last records arrive
-        for message in consumer.consume(1000, 0.1):
-            if message.error() is None and time.monotonic() > warm_until:
-                latencies.append(time.time() * 1000 - message.timestamp()[1])
-        if time.monotonic() >= max(next_sample, warm_until):
-            next_sample += 0.25
-            committed = group_consumer.committed(raw_tps, timeout=5)
-            ends = [probe.get_watermark_offsets(tp, timeout=5)[1] for tp in raw_tps]
-            lag_samples.append(sum(end - max(tp.offset, 0) for end, tp in zip(ends, committed, strict=True)))
+        message = consumer.poll(0.05)
+        if message is not None and message.error() is None and time.monotonic() > warm_until:
+            latencies.append(time.time() * 1000 - message.timestamp()[1])
+    done.set()
     producing.join()
-    for client in (consumer, probe, group_consumer):
-        client.close()
+    sampler.join()
+    consumer.close()
     ordered = sorted(latencies)
     return {
         "p50_ms": round(statistics.median(ordered), 1),
         "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 1),
-        "lag_messages_p99": sorted(lag_samples)[int(0.99 * (len(lag_samples) - 1))],
+        "lag_messages_p50": _quantile(lag_samples, 0.5),
+        "lag_messages_p99": _quantile(lag_samples, 0.99),
+        "lag_gauge_p50": _quantile(gauge_samples, 0.5),
+        "lag_gauge_p99": _quantile(gauge_samples, 0.99),
         "steady_clean_records": len(ordered),
     }
+
+
+def _quantile(values: list[Any], q: float) -> Any:
+    return sorted(values)[int(q * (len(values) - 1))] if values else None
 
 
 def _isolated(base: Settings, name: str) -> Settings:

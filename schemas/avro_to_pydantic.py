@@ -69,7 +69,14 @@ def _timestamp_input(value: object) -> object:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    """Year-1 and year-9999 instants can fall outside datetime's range once moved to UTC: that is
+    the sender's out-of-range value (a 422 / a reject), never an OverflowError from the validator."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "timestamp_out_of_range", "the timestamp is outside the representable range once converted to UTC"
+        ) from None
 
 
 def _date_input(value: object) -> object:

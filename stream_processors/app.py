@@ -1,11 +1,13 @@
 """The Faust application: raw topics in; clean topics, quarantine and state changelogs out.
 
-One agent reads all four raw topics in batches (`take_events`), feeds each message to the pure
-`EventProcessor` and hands the results per source partition to `PartitionWriter`. A timer
+The raw topics' messages reach the runtime a fetch at a time (`fetch.BatchingConsumer`, which
+bypasses Faust's per-message stream path; an agent still subscribes them, so assignment, acks
+and co-partitioning are Faust's); each goes to the pure `EventProcessor` and the results go per
+source partition to `PartitionWriter`. A timer
 reloads reference data, expires the de-dup window and, for partitions holding parked messages
 whose grace window ended, sends a tick to `<app id>-ticks`; a second agent decides those parked
 messages when the tick arrives. Agents and timer share one lock, so state is never touched by
-two of them at once.
+two of them at once. Another timer refreshes the consumer-lag gauge (`lag`).
 `/health` and `/metrics` are pages of Faust's own web server.
 """
 
@@ -18,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from platform_common.config import Settings
 from stream_processors import metrics
+from stream_processors.fetch import batching_consumer
 from stream_processors.runtime import StreamRuntime
 from stream_processors.settings import StreamSettings, faust_app_id
 from stream_processors.tables import ChangelogTable, add_table
@@ -91,18 +94,29 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
     metrics.initialise()
 
     async def process(stream_: faust.StreamT[bytes]) -> None:
-        batches = stream_.take_events(stream.batch_max, within=stream.batch_within_s)  # type: ignore[attr-defined]
-        async for events in batches:
-            await runtime.handle_batch(events)
+        # Subscribes the raw topics (assignment, acks, co-partitioning with the tables); their
+        # messages never reach it: `BatchingConsumer` hands them to the runtime a fetch at a time.
+        async for _ in stream_:  # pragma: no cover
+            raise RuntimeError("raw message on the per-message path")
 
     app.agent(source, name=f"{app_id}.process")(process)
+    # An instance attribute: this app's consumer only; the transport resolves its loop lazily.
+    consumer_class = batching_consumer(
+        runtime.family_by_topic,
+        runtime.handle_messages,
+        runtime.lag,
+        stream.batch_max,
+        stream.batch_within_s,
+        lambda: runtime.writer.delivery_error,
+    )
+    setattr(app.transport, "Consumer", consumer_class)  # noqa: B010
 
     ticks = app.topic(
         runtime.ticks_topic, partitions=partitions, internal=True, retention=3600.0, key_type=bytes, value_type=bytes
     )
 
     async def tick(stream_: faust.StreamT[bytes]) -> None:
-        batches = stream_.take_events(100, within=0.1)  # type: ignore[attr-defined]
+        batches = stream_.take_events(100, within=stream.batch_within_s)  # type: ignore[attr-defined]
         async for events in batches:
             await runtime.handle_ticks(events)
 
@@ -113,12 +127,18 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
 
     app.timer(interval=stream.recheck_interval_s, name=f"{app_id}.housekeeping")(housekeeping)
 
+    async def refresh_lag() -> None:
+        runtime.refresh_lag()
+
+    app.timer(interval=stream.lag_refresh_s, name=f"{app_id}.lag")(refresh_lag)
+
     async def health_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         report = runtime.health()
         return view.json(report.as_dict(), status=200 if report.is_healthy else 503)
 
     async def metrics_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         metrics.refresh_gauges(runtime.processor)
+        runtime.refresh_lag()
         return view.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     app.page("/health", name="health")(health_page)

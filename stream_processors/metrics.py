@@ -9,6 +9,8 @@ per-partition counts of the partitions this worker owns; they survive restarts a
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from platform_common.topics import Family
@@ -45,37 +47,53 @@ BATCH_EVENTS = Histogram(
 )
 
 
+_Child = Any  # a labelled prometheus_client metric
+# Bound children per family (and reason): `labels()` takes a lock and builds a key per call,
+# which per message was a measurable share of the worker's CPU.
+_BOUND: dict[str, dict[str, _Child]] = {}
+_QUARANTINED: dict[tuple[str, str], _Child] = {}
+
+
 def initialise() -> None:
     """Create every label set at zero, so dashboards and balance checks see all series."""
     disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` twins double the scrape
     for family in Family:
-        for counter in (RAW, CLEAN, LATE, DUPLICATES, PARKED, RELEASED, REPLAYED):
-            counter.labels(family.value)
+        counters = {"raw": RAW, "clean": CLEAN, "late": LATE, "duplicate": DUPLICATES}
+        counters |= {"parked": PARKED, "released": RELEASED, "replayed": REPLAYED}
+        _BOUND[family.value] = {name: counter.labels(family.value) for name, counter in counters.items()}
         for reason in QuarantineReason:
-            QUARANTINED.labels(family.value, reason.value)
+            _QUARANTINED[(family.value, reason.value)] = QUARANTINED.labels(family.value, reason.value)
 
 
 def observe(outcome: Outcome) -> None:
     if not outcome.counted:
         return  # re-delivered after a restart or rebalance: already counted once
     family = outcome.event.family.value
+    bound = _BOUND.get(family)
+    if bound is None:
+        initialise()
+        bound = _BOUND[family]
     if outcome.arrival:
-        RAW.labels(family).inc()
-        if any(name == REPLAY_HEADER for name, _ in outcome.event.headers):
-            REPLAYED.labels(family).inc()
+        bound["raw"].inc()
+        if outcome.event.headers and any(name == REPLAY_HEADER for name, _ in outcome.event.headers):
+            bound["replayed"].inc()
     elif outcome.kind != "parked":
-        RELEASED.labels(family).inc()
+        bound["released"].inc()
     if outcome.kind == "clean":
-        CLEAN.labels(family).inc()
+        bound["clean"].inc()
         if outcome.late:
-            LATE.labels(family).inc()
+            bound["late"].inc()
     elif outcome.kind == "duplicate":
-        DUPLICATES.labels(family).inc()
+        bound["duplicate"].inc()
     elif outcome.kind == "parked":
         if outcome.arrival:
-            PARKED.labels(family).inc()
+            bound["parked"].inc()
     else:
-        QUARANTINED.labels(family, str(outcome.reason)).inc()
+        reason = str(outcome.reason)
+        child = _QUARANTINED.get((family, reason))
+        if child is None:
+            child = _QUARANTINED[(family, reason)] = QUARANTINED.labels(family, reason)
+        child.inc()
 
 
 def refresh_gauges(processor: EventProcessor) -> None:

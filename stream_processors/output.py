@@ -47,6 +47,9 @@ class PartitionWriter:
         self.exactly_once = exactly_once
         self.group_topic = group_topic  # any consumed topic: all share one co-partitioned group
         self._crash: asyncio.Future[None] | None = None
+        # Set (synchronously, before any flush waiting on the batch resumes) when an output batch
+        # was not delivered: the consumer then refuses to commit offsets (see fetch.py).
+        self.delivery_error: BaseException | None = None
 
     def _producer(self, partition: int) -> tuple[Any, Any]:
         driver: Any = self.app.producer
@@ -90,6 +93,7 @@ class PartitionWriter:
         if future.cancelled() or future.exception() is None:
             return
         error = future.exception()
+        self.delivery_error = error
         log.error("output batch not delivered; stopping the worker", extra={"error": repr(error)})
         # Under at-least-once the offsets must not be committed past a lost batch; under
         # exactly-once the transaction fails anyway. Crashing makes Faust stop and a supervisor

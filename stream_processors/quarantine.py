@@ -27,14 +27,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from datetime import UTC, datetime
 from hashlib import blake2b
 from typing import Any
 
+from platform_common.logging import traced
 from schemas import to_json
 from stream_processors.core import Outcome
+from stream_processors.reasons import QuarantineReason
 
+log = logging.getLogger(__name__)
 FORMAT = "ledgerline.quarantine/v1"
+TRACE_HEADER = "trace_id"  # set by the gateway and producers; carried from raw to clean records
 REPLAY_HEADER = "ledgerline-replay-of"
 SOURCE_HEADER = "ledgerline-source"
 EVENT_ID_HEADER = "ledgerline-event-id"
@@ -91,6 +96,32 @@ def quarantine_record(outcome: Outcome, now_us: int) -> dict[str, Any]:
             "writer_version": None if decoded is None else decoded.writer_version,
         },
     }
+
+
+def trace_id_of(headers: tuple[tuple[str, bytes], ...]) -> str | None:
+    return header_value(headers, TRACE_HEADER)
+
+
+def log_quarantined(outcome: Outcome, record: dict[str, Any]) -> None:
+    """One line per quarantined event, tagged with the event's trace id (its `trace_id` header),
+    so the request that sent a bad event can be followed from the gateway to its quarantine.
+
+    Quarantine is routine (bad records are routed, not lost): INFO. A conflicting duplicate
+    means two different payloads claim one event_id, which a producer should fix: WARNING.
+    """
+    event = outcome.event
+    fields = {
+        "quarantine_id": record["quarantine_id"],
+        "reason": record["reason"],
+        "family": event.family.value,
+        "event_id": record["event_id"],
+        "source": f"{event.topic}/{event.partition}/{event.offset}",
+    }
+    with traced(trace_id_of(event.headers)):
+        if outcome.reason is QuarantineReason.CONFLICTING_DUPLICATE:
+            log.warning("conflicting duplicate quarantined", extra=fields)
+        else:
+            log.info("event quarantined", extra=fields)
 
 
 def encode_record(record: dict[str, Any]) -> bytes:

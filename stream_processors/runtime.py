@@ -16,25 +16,35 @@ from typing import Any
 
 import faust
 from confluent_kafka import Producer
-from faust.types import TP, EventT
+from faust.types import TP, EventT, Message
 
 import schemas
 from platform_common.config import Settings
 from platform_common.health import HealthReport, run_checks
 from platform_common.kafka import make_producer
+from platform_common.logging import trace_ids_field
 from platform_common.topics import Family, clean_topic, quarantine_topic, raw_topic
 from stream_processors import metrics
 from stream_processors.codec import EventCodec
 from stream_processors.contract import ContractChecker
 from stream_processors.core import EventProcessor, Outcome, ProcessorConfig, RawEvent
+from stream_processors.lag import LagTracker
 from stream_processors.output import OutRecord, PartitionNotOwned, PartitionWriter
-from stream_processors.quarantine import clean_headers, encode_record, quarantine_headers, quarantine_record
+from stream_processors.quarantine import (
+    clean_headers,
+    encode_record,
+    log_quarantined,
+    quarantine_headers,
+    quarantine_record,
+    trace_id_of,
+)
 from stream_processors.reference import ReferenceSource
 from stream_processors.settings import StreamSettings, faust_app_id
 
 log = logging.getLogger(__name__)
 MICROS_PER_SECOND = 1_000_000
 SEEN_SWEEP_EVERY_S = 600.0
+PROGRESS_EVERY_S = 30.0
 
 
 def now_micros() -> int:
@@ -77,6 +87,14 @@ class StreamRuntime:
         self.last_batch_at = 0.0
         self._blob_number = 0
         self._swept_at = time.monotonic()
+        self.lag = LagTracker(self.family_by_topic)
+        self._progress_at = time.monotonic()
+        self._progress_events = 0
+
+    def refresh_lag(self) -> None:
+        """Consumer lag gauge from the consumer's own state (no broker call; see `lag`)."""
+        if self.app.consumer is not None:
+            self.lag.refresh(self.app.consumer)
 
     # -- state restore (called by Faust's recovery through ChangelogTable) --------------------
     def reset(self, assigned: set[TP], newly_assigned: set[TP]) -> None:
@@ -96,15 +114,16 @@ class StreamRuntime:
         self.processor.state(partition).apply(key, value)
 
     # -- processing ---------------------------------------------------------------------------
-    async def handle_batch(self, events: Sequence[EventT[Any]]) -> None:
+    async def handle_messages(self, messages: Sequence[Message]) -> list[Message]:
+        """Process one fetch of raw messages; returns those processed (the caller acks them)."""
         started = time.perf_counter()
+        done: list[Message] = []
         async with self.lock:
             self._reload_reference()
             now_us = now_micros()
             records: dict[int, list[OutRecord]] = defaultdict(list)
             owned = self.owned
-            for event in events:
-                message = event.message
+            for message in messages:
                 if owned is not None and message.partition not in owned:
                     continue  # fetched before a rebalance took the partition away: its new owner has it
                 raw = RawEvent(
@@ -119,11 +138,34 @@ class StreamRuntime:
                 )
                 self._collect(self.processor.process(raw, now_us), now_us, records)
                 records.setdefault(message.partition, [])
+                done.append(message)
             await self._write(records, now_us)
         self.batches += 1
         self.last_batch_at = time.time()
-        metrics.BATCH_EVENTS.observe(len(events))
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.BATCH_EVENTS.observe(len(messages))
+        metrics.BATCH_SECONDS.observe(elapsed)
+        self._log_batch(done, elapsed)
+        return done
+
+    def _log_batch(self, messages: Sequence[Message], elapsed: float) -> None:
+        """A DEBUG line per batch and an INFO progress line at most every PROGRESS_EVERY_S, each
+        naming the batch's trace ids (bounded), so a request can be found in a busy worker's log."""
+        self._progress_events += len(messages)
+        progress = time.monotonic() - self._progress_at >= PROGRESS_EVERY_S
+        if not (progress or log.isEnabledFor(logging.DEBUG)):
+            return  # collecting trace ids costs a header scan per message: only for a line written
+        fields = {
+            "events": len(messages),
+            "partitions": sorted({message.partition for message in messages}),
+            "batch_ms": round(elapsed * 1000, 1),
+            **trace_ids_field(trace_id_of(_headers(message.headers)) for message in messages),
+        }
+        log.debug("batch processed", extra=fields)
+        if progress:
+            self._progress_at = time.monotonic()
+            log.info("progress", extra={**fields, "events_since_last": self._progress_events})
+            self._progress_events = 0
 
     async def handle_ticks(self, events: Sequence[EventT[Any]]) -> None:
         """Decide parked messages whose grace window ended, on the partitions the ticks name.
@@ -188,6 +230,7 @@ class StreamRuntime:
                 )
             elif outcome.kind == "quarantined":
                 document = quarantine_record(outcome, now_us)
+                log_quarantined(outcome, document)
                 records[event.partition].append(
                     OutRecord(self.quarantine_topic, event.key, encode_record(document), quarantine_headers(outcome))
                 )

@@ -24,7 +24,10 @@ def produce(
     restart: bool = typer.Option(False, "--restart", help="Ignore the checkpoint and load from the start."),
     batch_size: int = typer.Option(5000, min=1, help="Records per acknowledged batch (the most a kill re-sends)."),
     workers: int = typer.Option(
-        0, min=0, help="Processes that validate and encode (0: auto, CPUs - 2 for files over 32 MB; 1: inline)."
+        0,
+        min=0,
+        help="Processes that validate and encode (0: auto, CPUs - 2 for files over 32 MB; 1: this process, "
+        "in a background thread).",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:

@@ -183,3 +183,10 @@ def test_violation_survives_pickling_across_processes() -> None:
 def test_unknown_family_is_refused() -> None:
     with pytest.raises(ValueError, match="invoices"):
         validate_event("invoices", {})
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_timestamp_outside_the_utc_range_is_a_violation_not_a_crash(stamp: str) -> None:
+    assert _codes(Family.PAYMENT, example(Family.PAYMENT, event_time=stamp)) == [
+        ("event_time", "timestamp_out_of_range")
+    ]
