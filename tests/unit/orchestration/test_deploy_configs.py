@@ -31,6 +31,7 @@ def test_dashboard_covers_the_required_views() -> None:
         "ledgerline_stream_clean_events_total",  # events out
         "ledgerline_warehouse_consumer_lag",  # consumer lag
         "ledgerline_lake_consumer_lag",
+        "ledgerline_stream_consumer_lag",
         "ledgerline_stream_quarantined_events_total",  # quarantine by reason
         "ledgerline_warehouse_batch_seconds_bucket",  # sink batch latency
         "ledgerline_lake_batch_seconds_bucket",
