@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-METRIC_DEFINITIONS_VERSION: Final = "2026-11-28"
+METRIC_DEFINITIONS_VERSION: Final = "2026-11-28.2"
 
 PERIODS: Final = (
     "Periods are calendar days, ISO weeks (Monday to Sunday), calendar months or calendar quarters, "
@@ -41,9 +41,19 @@ FORMULAS: Final[dict[str, str]] = {
     "active_customers": "Customers with at least one is_active subscription on the day (in the filtered "
     "region/plan/currency).",
     "arpa": "ARPA = round_half_even(MRR / active customers); null when there are no active customers.",
-    "logo_churn_rate": "churned customers / opening customers, where opening customers are active on the "
-    "day before the period and churned customers are opening customers not active on its last day; "
-    "null when there are no opening customers.",
+    "logo_churn_rate": "churned customers / opening customers, where opening customers are active in the "
+    "segment (the region/plan/currency filter) on the day before the period and churned customers are "
+    "opening customers with no active subscription anywhere (in any segment) on its last day (or the data "
+    "horizon); a customer who left the segment but is active elsewhere (moved plan, region or currency) "
+    "is transferred out, not churned. Null when there are no opening customers.",
+    "logo_movements": "Per period and segment (reporting.logo_churn_period), of the customers active in the "
+    "segment on the day before the period (opening) or on its last day (closing): churned = at opening, "
+    "not at closing, active nowhere at closing; transferred_out = at opening, not at closing, active in "
+    "another segment at closing; gained = at closing, not at opening, active nowhere at opening (new or "
+    "returning); transferred_in = at closing, not at opening, active in another segment at opening. "
+    "opening - churned - transferred_out + gained + transferred_in = closing. Without a region or plan "
+    "filter in reporting currency both transfers are 0; in original currency a change of currency is a "
+    "transfer between the currencies' items.",
     "gross_mrr_churn_rate": "(|churned MRR| + |contraction MRR|) / opening MRR; null when opening MRR is 0. "
     "Transfers are not churn: none of the churn rates, NRR or GRR uses the transfer movement.",
     "net_mrr_churn_rate": "(|churned MRR| + |contraction MRR| - expansion MRR) / opening MRR; may be "

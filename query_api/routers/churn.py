@@ -31,10 +31,23 @@ class ChurnPoint(BaseModel):
     period_end: date
     as_of_date: date
     currency: str
-    opening_customers: int
-    closing_customers: int
-    churned_customers: int
-    gained_customers: int = Field(description="Active at the end, not at the opening.")
+    opening_customers: int = Field(description="Active in the segment on the day before the period.")
+    closing_customers: int = Field(description="Active in the segment on the period's last day (or the data horizon).")
+    churned_customers: int = Field(
+        description="Active in the segment at the opening, not at the end, and with no active subscription anywhere "
+        "at the end."
+    )
+    transferred_out_customers: int = Field(
+        description="Active in the segment at the opening, not at the end, but active in another segment at the end "
+        "(moved plan, region or currency); not churn. 0 without a region or plan filter in reporting currency."
+    )
+    gained_customers: int = Field(
+        description="Active in the segment at the end, not at the opening, and active nowhere at the opening."
+    )
+    transferred_in_customers: int = Field(
+        description="Active in the segment at the end, not at the opening, but active in another segment at the "
+        "opening. opening - churned - transferred_out + gained + transferred_in = closing."
+    )
     opening_mrr_minor: int
     new_mrr_minor: int
     expansion_mrr_minor: int
@@ -60,7 +73,8 @@ class ChurnResponse(Paged, MoneyView):
 def churn_point(row: dict[str, Any]) -> ChurnPoint:
     """The rates of one period from its counts and signed movements (formulas in FORMULAS).
     Transfers (moves between segments) are left out: a move is churn of nothing, only its net
-    change (booked as expansion or contraction) counts."""
+    change (booked as expansion or contraction) counts; likewise a customer who moved to another
+    segment is a transferred-out logo, not a churned one (the read model already separates them)."""
     opening = row["opening_mrr_minor"]
     lost = -row["churned_mrr_minor"] - row["contraction_mrr_minor"]
     expansion = row["expansion_mrr_minor"]
@@ -80,7 +94,9 @@ def churn_point(row: dict[str, Any]) -> ChurnPoint:
     response_model=ChurnResponse,
     summary="Logo churn, gross and net MRR churn, NRR and GRR",
     description="Amounts in the chosen currency mode (reporting amounts exclude the FX effect).\n\n"
-    + describe("logo_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr", "mrr_movements"),
+    + describe(
+        "logo_churn_rate", "logo_movements", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr", "mrr_movements"
+    ),
 )
 async def churn_series(
     session: SessionDep,

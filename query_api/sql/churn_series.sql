@@ -34,7 +34,8 @@ WITH period AS (
 ), logo AS (
     SELECT p.period_start,
            CASE WHEN %(original)s THEN l.currency::text ELSE %(reporting_currency)s END AS currency,
-           l.opening_customers, l.closing_customers, l.churned_customers, l.gained_customers
+           l.opening_customers, l.closing_customers, l.churned_customers, l.transferred_out_customers,
+           l.gained_customers, l.transferred_in_customers
     FROM period p
     JOIN reporting.logo_churn_period l
       ON l.period_kind = %(granularity)s AND l.period_start = p.period_start
@@ -54,7 +55,9 @@ SELECT p.period_start, p.period_end, p.as_of_date, k.currency,
        coalesce(g.opening_customers, 0)::bigint AS opening_customers,
        coalesce(g.closing_customers, 0)::bigint AS closing_customers,
        coalesce(g.churned_customers, 0)::bigint AS churned_customers,
+       coalesce(g.transferred_out_customers, 0)::bigint AS transferred_out_customers,
        coalesce(g.gained_customers, 0)::bigint AS gained_customers,
+       coalesce(g.transferred_in_customers, 0)::bigint AS transferred_in_customers,
        coalesce(v.opening, 0)::bigint AS opening_mrr_minor,
        coalesce(v.new, 0)::bigint AS new_mrr_minor,
        coalesce(v.expansion, 0)::bigint AS expansion_mrr_minor,

@@ -11,11 +11,15 @@ Month-end MRR in original currency (sum of active subscriptions' MRR on the mont
 In USD (EUR at 1.1 in Jan-Feb, 1.2 in Mar; every product here is exact):
   Jan 34500 + 46970 = 81470; Feb 41600 + 20790 = 62390; Mar 39500 + 29160 = 68660.
 
-Movements (definitions 2026-11-28): a plan change is a transfer of the opening MRR from the old
+Movements (definitions 2026-11-28.2): a plan change is a transfer of the opening MRR from the old
 segment to the new one plus the net change as expansion or contraction of the new segment, so
 company-wide only the net change shows. February's moves: S2 starter -> growth (USD 5800 ->
 15800: transfer -5800 / +5800, expansion +10000) and S3 growth -> starter (EUR 21900 -> 8100:
 transfer -21900 / +21900, contraction -13800).
+
+Logo churn (definitions 2026-11-28.2): a customer churns from a segment only when they have no
+active subscription anywhere at the period's end; a customer who left the segment but is active
+elsewhere is transferred out (and into the other segment), as the MRR bridge's transfer.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def items(client: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
     response = client.get(path, params=params)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["metric_definitions_version"] == "2026-11-28"
+    assert body["metric_definitions_version"] == "2026-11-28.2"
     assert body["data_as_of"] == "2026-03-31"
     found: list[dict[str, Any]] = body["items"]
     return found
@@ -222,13 +226,23 @@ def test_active_subscriptions_customers_and_arpa(client: TestClient) -> None:
     assert (na["active_subscriptions"], na["active_customers"], na["mrr_minor"]) == (5, 4, 39500)
 
 
+LOGOS = ("opening_customers", "churned_customers", "transferred_out_customers", "gained_customers",
+         "transferred_in_customers", "closing_customers")  # fmt: skip
+
+
+def logos(row: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(row[name] for name in LOGOS)
+
+
 def test_churn_rates(client: TestClient) -> None:
     rows = {row["period_start"]: row for row in items(client, "/v1/churn", granularity="month", **Q1)}
     january, february, march = rows["2026-01-01"], rows["2026-02-01"], rows["2026-03-01"]
     # January opens with nothing: every rate is undefined.
     assert [january[k] for k in ("logo_churn_rate", "gross_mrr_churn_rate", "nrr", "grr")] == [None] * 4
-    # February: opening customers C1-C8; C5 (canceled) and C8 (past due) are gone -> 2 / 8.
+    # February: opening customers C1-C8; C5 (canceled) and C8 (past due) are gone -> 2 / 8. C2's and
+    # C3's plan changes stay inside the company: no transfer without a filter.
     assert (february["opening_customers"], february["churned_customers"], february["logo_churn_rate"]) == (8, 2, 0.25)
+    assert logos(february) == (8, 2, 0, 0, 0, 6)
     # gross = (10930 + 18150) / 81470 = 29080 / 81470 = 0.3569412... (plan moves count only with
     # their net change, not as a full contraction of the old plan)
     assert february["gross_mrr_churn_rate"] == 0.356941
@@ -247,17 +261,60 @@ def test_churn_rates(client: TestClient) -> None:
 
 def test_churn_for_one_plan_and_per_quarter(client: TestClient) -> None:
     # starter-monthly-usd in February: opening S2 5800 + S5 2900 (customers C2, C5); S2 moved to
-    # another plan (transfer -5800, no churn), S5 canceled (churn -2900); both customers left the
-    # plan (logo churn counts customers per segment). gross = 2900 / 8700; GRR = 5800 / 8700.
-    [feb] = items(client, "/v1/churn", granularity="month", plan_id="starter-monthly-usd", start="2026-02-01",
-                  end="2026-02-28")  # fmt: skip
+    # another plan (transfer -5800, no churn), S5 canceled (churn -2900). Both customers left the
+    # plan, but C2 is still active (growth-monthly-usd) on Feb 28: transferred out, not churned;
+    # C5 has no active subscription left: churned. Logo churn = 1 / 2 (was 2 / 2 = 1.0 before
+    # definitions 2026-11-28.2). gross = 2900 / 8700; GRR = 5800 / 8700.
+    feb_only = {"granularity": "month", "start": "2026-02-01", "end": "2026-02-28"}
+    [feb] = items(client, "/v1/churn", plan_id="starter-monthly-usd", **feb_only)
     assert (feb["opening_mrr_minor"], feb["contraction_mrr_minor"], feb["churned_mrr_minor"],
             feb["transfer_mrr_minor"]) == (8700, 0, -2900, -5800)  # fmt: skip
-    assert (feb["logo_churn_rate"], feb["gross_mrr_churn_rate"], feb["grr"]) == (1.0, 0.333333, 0.666667)
-    # Q1 as a whole opens on Dec 31 with no customer: rates undefined, 8 customers gained... and
-    # the 6 active on Mar 31 close it.
+    # (opening, churned, transferred out, gained, transferred in, closing)
+    assert logos(feb) == (2, 1, 1, 0, 0, 0)
+    assert (feb["logo_churn_rate"], feb["gross_mrr_churn_rate"], feb["grr"]) == (0.5, 0.333333, 0.666667)
+    # growth-monthly-usd receives C2: opening C6, C7; closing C2, C6, C7; no churn.
+    [growth] = items(client, "/v1/churn", plan_id="growth-monthly-usd", **feb_only)
+    assert (logos(growth), growth["logo_churn_rate"]) == ((2, 0, 0, 0, 1, 3), 0.0)
+    # The EUR downgrade: C3 leaves growth-monthly-eur for starter-monthly-eur (transferred), C8
+    # (past due beyond grace, nothing else active) churns: 1 / 2 (was 1.0).
+    [eur_growth] = items(client, "/v1/churn", plan_id="growth-monthly-eur", **feb_only)
+    assert (logos(eur_growth), eur_growth["logo_churn_rate"]) == ((2, 1, 1, 0, 0, 0), 0.5)
+    [eur_starter] = items(client, "/v1/churn", plan_id="starter-monthly-eur", **feb_only)
+    assert (logos(eur_starter), eur_starter["logo_churn_rate"]) == ((1, 0, 0, 0, 1, 2), 0.0)
+    # starter-monthly-usd in March opens empty; C5 comes back (active nowhere on Feb 28: gained)
+    # and C2 adds S9 while active on growth-monthly-usd (transferred in, not gained).
+    [march] = items(client, "/v1/churn", plan_id="starter-monthly-usd", granularity="month", start="2026-03-01",
+                    end="2026-03-31")  # fmt: skip
+    assert (logos(march), march["logo_churn_rate"]) == ((0, 0, 0, 1, 1, 2), None)
+    # Q1 as a whole opens on Dec 31 with no customer: rate undefined; the 6 active on Mar 31
+    # (C1-C6) are all gained (C7 and C8 came and went inside the quarter: neither gained nor churned).
     [quarter] = items(client, "/v1/churn", granularity="quarter", **Q1)
-    assert (quarter["opening_customers"], quarter["closing_customers"], quarter["logo_churn_rate"]) == (0, 6, None)
+    assert (logos(quarter), quarter["logo_churn_rate"]) == ((0, 0, 0, 6, 0, 6), None)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"currency": "original"}, {"region_id": "na"}, {"region_id": "emea", "currency": "original"},
+     {"plan_id": "starter-monthly-usd"}, {"plan_id": "growth-monthly-usd"}, {"plan_id": "starter-monthly-eur"},
+     {"plan_id": "growth-monthly-eur", "currency": "original"}, {"region_id": "na", "plan_id": "growth-monthly-usd"},
+     {"granularity": "quarter"}, {"granularity": "quarter", "plan_id": "starter-monthly-usd"}],
+)  # fmt: skip
+def test_logo_bridge_holds_and_closes_on_the_active_customers(client: TestClient, params: dict[str, str]) -> None:
+    """opening - churned - transferred_out + gained + transferred_in = closing for every period and
+    filter; the closing count is the subscriptions endpoint's active customers at the period's end
+    (another read model); transfers exist only where a filter splits the company."""
+    query = {"granularity": "month", **params, **Q1}
+    rows = items(client, "/v1/churn", **query)
+    assert rows
+    active = {(r["period_start"], r["currency"]): r["active_customers"] for r in items(client, "/v1/subscriptions",
+                                                                                     **query)}  # fmt: skip
+    for row in rows:
+        opening, churned, out, gained, into, closing = logos(row)
+        assert opening - churned - out + gained + into == closing, row
+        assert closing == active.get((row["period_start"], row["currency"]), 0), row
+        assert row["logo_churn_rate"] == (round(churned / opening, 6) if opening else None)
+        if not {"region_id", "plan_id", "currency"} & params.keys():
+            assert (out, into) == (0, 0), row
 
 
 def test_revenue_by_region_plan_and_time(client: TestClient) -> None:

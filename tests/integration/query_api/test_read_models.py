@@ -103,7 +103,7 @@ MOVED = [
 ]  # fmt: skip
 
 
-def test_a_currency_change_transfers_the_opening_converted_and_nets_in_reporting_currency(
+def test_a_currency_change_transfers_the_opening_converted_and_the_customer_is_not_churned(
     fresh_database: Settings,
 ) -> None:
     with connect(Role.WRITER, fresh_database) as conn:
@@ -146,6 +146,27 @@ def test_a_currency_change_transfers_the_opening_converted_and_nets_in_reporting
         # The scenario's 81470 -> 62390 plus S10: 10000 USD opening, 11000 EUR x 1.1 = 12100 closing.
         assert (total["opening_mrr_minor"], total["closing_mrr_minor"]) == (81470 + 10000, 62390 + 12100)
         assert total["opening_mrr_minor"] + 12100 - 18150 - 10930 == total["closing_mrr_minor"]
+
+        def logos(**params: str) -> dict[str, tuple[int, ...]]:
+            body = client.get("/v1/churn", params={**feb, **params}).json()
+            fields = ("opening_customers", "churned_customers", "transferred_out_customers", "gained_customers",
+                      "transferred_in_customers", "closing_customers", "logo_churn_rate")  # fmt: skip
+            return {item["currency"]: tuple(item[f] for f in fields) for item in body["items"]}
+
+        # Logos (opening, churned, transferred out, gained, transferred in, closing, rate): C10 leaves
+        # region na, plan growth-monthly-usd and currency USD but stays a customer: transferred, not
+        # churned. na: C1, C2, C5, C6, C7, C10 open; C5 churns (canceled), C10 moves to emea.
+        assert logos(region_id="na") == {"USD": (6, 1, 1, 0, 0, 4, 0.166667)}
+        # emea: C3, C4, C8 open; C8 churns (past due beyond grace); C10 arrives.
+        assert logos(region_id="emea") == {"USD": (3, 1, 0, 0, 1, 3, 0.333333)}
+        # growth-monthly-eur: C3 (downgraded to starter) out, C8 churned, C10 in.
+        assert logos(plan_id="growth-monthly-eur") == {"USD": (2, 1, 1, 0, 1, 1, 0.5)}
+        # A change of currency is a transfer between the currencies' items in original currency ...
+        assert logos(currency="original") == {
+            "USD": (6, 1, 1, 0, 0, 4, 0.166667), "EUR": (3, 1, 0, 0, 1, 3, 0.333333),
+        }  # fmt: skip
+        # ... and nothing company-wide: C5 and C8 are the only churned logos of 9.
+        assert logos() == {"USD": (9, 2, 0, 0, 0, 7, 0.222222)}
 
 
 QUARANTINE_INSERT = (

@@ -154,15 +154,28 @@ def test_refresh_ahead_stops_serving_stale_answers_after_its_deadline() -> None:
 def test_openapi_states_every_formula_and_the_version() -> None:
     spec = query_api.create_app().openapi()
     churn = spec["paths"]["/v1/churn"]["get"]["description"]
-    for name in ("logo_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr"):
+    for name in ("logo_churn_rate", "logo_movements", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr"):
         assert FORMULAS[name] in churn
     assert METRIC_DEFINITIONS_VERSION in spec["info"]["description"]
+    point = spec["components"]["schemas"]["ChurnPoint"]
+    for field in ("transferred_out_customers", "transferred_in_customers"):
+        assert field in point["required"]
+        assert "another segment" in point["properties"][field]["description"]
     assert spec["components"]["securitySchemes"]["APIKeyHeader"] == {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": "The query API key (the configured bootstrap key for now).",
     }  # fmt: skip
     page_size = next(p for p in spec["paths"]["/v1/revenue"]["get"]["parameters"] if p["name"] == "page_size")
     assert page_size["schema"]["maximum"] == 500
+
+
+def test_logo_churn_is_defined_by_activity_anywhere_and_the_version_says_so() -> None:
+    """Definitions 2026-11-28.2: a customer who left a segment but is active elsewhere is a
+    transfer, not churn (as the MRR bridge's transfer movement); the version is bumped with it."""
+    assert METRIC_DEFINITIONS_VERSION == "2026-11-28.2"
+    assert "active subscription anywhere" in FORMULAS["logo_churn_rate"]
+    assert "transferred out, not churned" in FORMULAS["logo_churn_rate"]
+    assert "opening - churned - transferred_out + gained + transferred_in = closing" in FORMULAS["logo_movements"]
 
 
 def test_vendored_assets_match_their_record() -> None:
