@@ -246,10 +246,12 @@ def warehouse_benchmark(events: int = 1_000_000, batch_max_events: int | None = 
             sink = sink.model_copy(update={"batch_max_events": batch_max_events})
         _say(f"warehouse sink: batches of up to {sink.batch_max_events:,} events")
         own_cpu_before = _own_cpu_seconds()
+        load_before = os.getloadavg()
         started = time.perf_counter()
         with _BackendCpu(settings, "warehouse-sink") as backend_cpu:
             report = WarehouseSink(settings, sink).run(until_caught_up=True)
         seconds = time.perf_counter() - started
+        load_after = os.getloadavg()
         sink_cpu = _own_cpu_seconds() - own_cpu_before + backend_cpu.seconds
         rss = _rss_peak_mb()
         final_rows = _row_counts(settings, ("subscriptions_snapshot", "revenue_daily", "usage_daily", "usage_event"))
@@ -273,6 +275,10 @@ def warehouse_benchmark(events: int = 1_000_000, batch_max_events: int | None = 
             "baseline_cpu_seconds": round(baseline["baseline_cpu_seconds"], 1),
             "cpu_ratio_to_baseline": round(baseline["baseline_cpu_seconds"] / sink_cpu, 3),
             "rss_mb": round(rss, 1),
+            # The machine is shared: 1/5/15-minute load averages around the sink's run, and at the end.
+            "load_average_sink_start": [round(value, 2) for value in load_before],
+            "load_average_sink_end": [round(value, 2) for value in load_after],
+            "load_average_end": [round(value, 2) for value in os.getloadavg()],
             "batches": report.batches,
             "batch_max_events": sink.batch_max_events,
             "rows_written_by_table": report.rows_by_table,

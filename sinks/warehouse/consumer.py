@@ -1,8 +1,11 @@
-"""The consume loop: clean topics -> batches -> one transaction each (rows + offsets together).
+"""The consume loop: clean topics (and the quarantine topic) -> batches -> one transaction each
+(rows + offsets together).
 
 Offsets come from platform.consumer_offset, set on every assignment (on_assign), so Kafka's
 committed offsets never matter for correctness. Decoding the next batch overlaps with the
 database working on the previous one (one batch in flight, on its own thread and connection).
+Batch log lines name the trace ids the batch carried (`trace_id` headers); per-event warnings
+and errors are logged inside `traced(...)` so they carry their event's trace id.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +24,14 @@ import schemas
 from platform_common.avro_codec import UndecodableEvent
 from platform_common.config import Settings
 from platform_common.kafka import make_consumer
+from platform_common.logging import trace_ids_field, traced
 from platform_common.metrics import serve_metrics
 from platform_common.postgres import Role, connect
-from platform_common.topics import Family, clean_topic
-from sinks.warehouse import metrics
+from platform_common.topics import Family, clean_topic, quarantine_topic
+from sinks.warehouse import metrics, progress
+from sinks.warehouse.headers import header_facts
+from sinks.warehouse.quarantine import MalformedQuarantineRecord, parse_record
+from sinks.warehouse.reference import NameSource
 from sinks.warehouse.rows import Batch, Position, to_row
 from sinks.warehouse.settings import WarehouseSinkSettings, consumer_group, instance_id, warehouse_settings
 from sinks.warehouse.store import (
@@ -48,25 +54,16 @@ class RunReport:
     seconds: float = 0.0
 
 
-def is_late(headers: Sequence[tuple[str, str | bytes | None]] | Mapping[str, str | bytes | None] | None) -> bool:
-    """The stream processor's `late: true` header (any case; bytes or str)."""
-    items = headers.items() if isinstance(headers, Mapping) else headers or ()
-    for key, value in items:
-        if key != "late" or value is None:
-            continue
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        if text.strip().lower() in ("true", "1", "yes"):
-            return True
-    return False
-
-
 class WarehouseSink:
     def __init__(self, settings: Settings, sink: WarehouseSinkSettings | None = None) -> None:
         self.settings = settings
         self.sink = sink or warehouse_settings(settings)
         prefix = settings.kafka.topic_prefix
         self.families = {clean_topic(family, prefix): family for family in Family}
+        self.quarantine_topic = quarantine_topic(prefix) if self.sink.load_quarantine else None
+        self.topics = sorted(self.families) + ([self.quarantine_topic] if self.quarantine_topic else [])
         self.serializer = schemas.serializer()
+        self.names = NameSource(self.sink.reference_path)  # an unreadable file fails here, at start
         self._stop = threading.Event()
         self._assigned: set[tuple[str, int]] = set()
         self._committed: dict[tuple[str, int], int] = {}
@@ -103,7 +100,7 @@ class WarehouseSink:
                 consumer_group(self.settings, sink),
                 self.settings,
                 **{
-                    "group.instance.id": instance_id(self.settings, sink),
+                    "group.instance.id": instance_id(self.settings, sink, self.topics),
                     "session.timeout.ms": sink.session_timeout_ms,
                     "enable.partition.eof": False,
                 },
@@ -116,7 +113,7 @@ class WarehouseSink:
                 server = serve_metrics(sink.metrics_host, sink.metrics_port, self._health_checks(consumer))
             try:
                 consumer.subscribe(
-                    sorted(self.families),
+                    self.topics,
                     on_assign=self._on_assign,
                     on_revoke=self._on_revoke,
                     on_lost=self._on_revoke,
@@ -149,9 +146,9 @@ class WarehouseSink:
                 self._submit(conn, executor)
                 pending_since = None
             self._collect(block=False)
-            self._refresh_lag()
+            self._refresh_lag(consumer)
             drained = until_caught_up and not messages and not self._pending.messages and self._inflight is None
-            if drained and self._caught_up():
+            if drained and self._caught_up(consumer):
                 break
         if self._pending.messages:
             self._submit(conn, executor)
@@ -172,32 +169,59 @@ class WarehouseSink:
         if topic is None or partition is None or offset is None:
             return
         position = Position(topic, partition, offset)
-        metrics.EVENTS_IN.labels(topic).inc()
-        family = self.families[topic]
+        late, trace_id = header_facts(message.headers())
         value = message.value()
         if value is None:
-            self._pending.skip(position)
+            self._pending.skip(position, trace_id)
             return
+        if topic == self.quarantine_topic:
+            self._add_quarantine(value, position, trace_id)
+            return
+        family = self.families[topic]
         try:
             decoded = self.serializer.decode(value)
             if decoded.subject != family.value:
                 raise UndecodableEvent("wrong_subject", f"{decoded.subject} event on {topic}")
         except UndecodableEvent as problem:
             metrics.UNDECODABLE.labels(topic).inc()
-            log.error(
-                "undecodable clean event skipped", extra={"topic": topic, "offset": offset, "reason": problem.reason}
-            )
-            self._pending.skip(position)
+            with traced(trace_id):
+                log.error(
+                    "undecodable clean event skipped",
+                    extra={"topic": topic, "partition": partition, "offset": offset, "reason": problem.reason},
+                )
+            self._pending.skip(position, trace_id)
             return
-        late = is_late(message.headers())
         if late:
             metrics.LATE_EVENTS.labels(topic).inc()
-        self._pending.add(family, to_row(family, decoded.record, decoded.writer_version, position, late), position)
+        row = to_row(family, decoded.record, decoded.writer_version, position, late)
+        self._pending.add(family, row, position, trace_id or row[9])
+
+    def _add_quarantine(self, value: bytes, position: Position, trace_id: str | None) -> None:
+        """A quarantine record becomes a warehouse.quarantine_event row; a malformed one is skipped."""
+        try:
+            row = parse_record(value)
+        except MalformedQuarantineRecord as problem:
+            metrics.UNDECODABLE.labels(position.topic).inc()
+            with traced(trace_id):
+                log.error(
+                    "malformed quarantine record skipped",
+                    extra={
+                        "topic": position.topic,
+                        "partition": position.partition,
+                        "offset": position.offset,
+                        "reason": str(problem),
+                    },
+                )
+            self._pending.skip(position, trace_id)
+            return
+        self._pending.add_quarantine(row, position, row["trace_id"] or trace_id)
 
     def _submit(self, conn: psycopg.Connection[Any], executor: ThreadPoolExecutor) -> None:
         self._collect(block=True)
         batch, self._pending = self._pending, Batch()
-        future = executor.submit(apply_batch, conn, batch, self.sink.consumer_name, self.sink)
+        for topic, count in batch.events_by_topic.items():  # once per batch: labels() per message costs
+            metrics.EVENTS_IN.labels(topic).inc(count)
+        future = executor.submit(apply_batch, conn, batch, self.sink.consumer_name, self.sink, self.names.current())
         self._inflight = (future, batch)
 
     def _collect(self, *, block: bool) -> None:
@@ -207,8 +231,15 @@ class WarehouseSink:
         future, batch = self._inflight
         if not block and not future.done():
             return
-        result = future.result()
         self._inflight = None
+        try:
+            result = future.result()
+        except Exception:
+            log.exception(
+                "batch failed; nothing of it was committed",
+                extra={"messages": batch.messages, **trace_ids_field(batch.trace_ids)},
+            )
+            raise
         self._committed.update(batch.next_offsets)
         report = self._report
         report.batches += 1
@@ -223,14 +254,20 @@ class WarehouseSink:
             metrics.HORIZON.set(time.mktime(result.horizon.timetuple()))
         log.info(
             "batch committed",
-            extra={"messages": batch.messages, "rows": batch.row_count, "seconds": round(result.seconds, 3)},
+            extra={
+                "messages": batch.messages,
+                "rows": batch.row_count,
+                "quarantine_records": len(batch.quarantine),
+                "seconds": round(result.seconds, 3),
+                **trace_ids_field(batch.trace_ids),
+            },
         )
 
     # -- partitions -----------------------------------------------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._collect(block=True)
-        stored = stored_offsets(self._lock_conn, self.sink.consumer_name, sorted(self.families))
+        stored = stored_offsets(self._lock_conn, self.sink.consumer_name, self.topics)
         for tp in partitions:
             key = (tp.topic, tp.partition)
             tp.offset = stored.get(key, OFFSET_BEGINNING)
@@ -246,29 +283,47 @@ class WarehouseSink:
         self._pending.drop_partitions(revoked)
         self._assigned -= revoked
 
-    def _watermarks(self) -> dict[tuple[str, int], tuple[int, int]]:
-        marks = {}
-        for topic, partition in sorted(self._assigned):
-            low, high = self._probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
-            marks[(topic, partition)] = (low, high)
-        return marks
+    def _lag(self, consumer: Consumer) -> dict[tuple[str, int], int]:
+        """Per assigned partition: records past what is consumed (commit markers excluded once
+        the consumer's position has moved past them; see progress.py)."""
+        marks = progress.watermarks(self._probe, self._assigned)
+        busy = set(self._pending.next_offsets)
+        if self._inflight is not None:
+            busy.update(self._inflight[1].next_offsets)
+        return progress.lag(marks, self._committed, progress.positions(consumer, marks), busy)
 
-    def _caught_up(self) -> bool:
+    def _caught_up(self, consumer: Consumer) -> bool:
+        """Every partition of the subscribed topics is assigned here (one sink per warehouse, so a
+        partial assignment means a departed member still holds some until its session expires)
+        and consumed through its high watermark (the gauge says so too)."""
         if not self._assigned:
             return False
-        return all(max(self._committed.get(key, 0), low) >= high for key, (low, high) in self._watermarks().items())
+        try:
+            if not progress.partitions(self._probe, self.topics) <= self._assigned:
+                return False
+            lags = self._lag(consumer)
+        except KafkaException as error:  # metadata not ready (new topic, leader moving): ask again
+            log.warning("caught-up check failed; retrying", extra={"error": str(error)})
+            return False
+        if any(lags.values()):
+            return False
+        self._set_lag(lags)
+        return True
 
-    def _refresh_lag(self) -> None:
+    def _refresh_lag(self, consumer: Consumer) -> None:
         now = time.monotonic()
         if now - self._lag_checked < self.sink.lag_refresh_seconds or not self._assigned:
             return
         self._lag_checked = now
         try:
-            for (topic, partition), (low, high) in self._watermarks().items():
-                lag = high - max(self._committed.get((topic, partition), 0), low)
-                metrics.CONSUMER_LAG.labels(topic, str(partition)).set(max(lag, 0))
+            self._set_lag(self._lag(consumer))
         except KafkaException as error:
             log.warning("consumer lag not measured", extra={"error": str(error)})
+
+    @staticmethod
+    def _set_lag(lags: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), lag in lags.items():
+            metrics.CONSUMER_LAG.labels(topic, str(partition)).set(lag)
 
     def _health_checks(self, consumer: Consumer) -> list[tuple[str, Any]]:
         def postgres() -> None:

@@ -23,6 +23,7 @@ from platform_common.kafka import make_consumer
 from platform_common.postgres import Role, connect
 from platform_common.topics import Family, clean_topic
 from sinks.warehouse.consumer import RunReport, WarehouseSink
+from sinks.warehouse.reference import NameSource
 from sinks.warehouse.rows import columns
 from sinks.warehouse.settings import WarehouseSinkSettings, warehouse_settings
 from sinks.warehouse.sqlfiles import run_file
@@ -116,6 +117,7 @@ def load_fx(settings: Settings, path: Path, sink: WarehouseSinkSettings | None =
 def refresh(settings: Settings, sink: WarehouseSinkSettings | None = None) -> BatchResult:
     """Re-derive dimensions, state and facts from the event tables (after a rule or currency change)."""
     sink = sink or warehouse_settings(settings)
+    names = NameSource(sink.reference_path).current()
     with _connect(settings) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
         _truncate(conn, DERIVED_TABLES)
@@ -134,7 +136,7 @@ def refresh(settings: Settings, sink: WarehouseSinkSettings | None = None) -> Ba
             )
         )
         conn.execute("INSERT INTO staging.new_cost_event SELECT * FROM warehouse.cost_event")
-        result = recompute(conn, sink, reset_horizon=True)
+        result = recompute(conn, sink, reset_horizon=True, names=names)
     log.info("warehouse refreshed", extra={"rows": result.rows_by_table})
     return result
 

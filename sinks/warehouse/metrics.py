@@ -26,7 +26,9 @@ UNDECODABLE = Counter(
     "ledgerline_warehouse_undecodable_total", "Clean-topic messages that did not decode (skipped).", ["topic"]
 )
 CONSUMER_LAG = Gauge(
-    "ledgerline_warehouse_consumer_lag", "High watermark minus the next offset to read.", ["topic", "partition"]
+    "ledgerline_warehouse_consumer_lag",
+    "High watermark minus the next offset to read (transaction markers already passed do not count).",
+    ["topic", "partition"],
 )
 HORIZON = Gauge(
     "ledgerline_warehouse_horizon_timestamp_seconds", "The data horizon (last event date) as a Unix timestamp."

@@ -2,7 +2,8 @@
 
 The column lists here are the COPY column lists (binary COPY, so the types are declared too);
 they must match `staging.stg_<family>_event` from migration 0301. Within a batch an event_id is
-kept once, first seen wins (the same rule as the stream processor's deduplication).
+kept once, first seen wins (the same rule as the stream processor's deduplication); so is a
+quarantine_id. A batch also remembers the trace ids its messages carried, for its log lines.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ STAGING_TABLE: dict[Family, str] = {
 }
 
 _DISCOUNT_FIELDS = ("kind", "amount_minor", "percent_basis_points", "duration_months")
+_PAYLOAD_NAMES = {family: tuple(name for name, _ in fields) for family, fields in PAYLOAD.items()}
 
 
 def columns(family: Family) -> list[str]:
@@ -156,7 +158,7 @@ def to_row(
             record.get("sales_channel"),
         )
     else:
-        payload = tuple(record.get(name) for name, _ in PAYLOAD[family])
+        payload = tuple([record.get(name) for name in _PAYLOAD_NAMES[family]])
     return envelope + payload
 
 
@@ -165,18 +167,32 @@ class Batch:
     """Rows of one transaction, deduplicated by event_id, plus the offsets they advance."""
 
     rows: dict[Family, list[tuple[Any, ...]]] = field(default_factory=lambda: {family: [] for family in Family})
+    # Quarantine rows (warehouse.quarantine_event columns) with the topic/partition they came from.
+    quarantine: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Distinct trace_id headers in arrival order (a dict keeps the order, a set would not).
+    trace_ids: dict[str, None] = field(default_factory=dict)
     messages: int = 0
     duplicates: int = 0
     late: int = 0
     events_by_topic: dict[str, int] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
+    _quarantine_seen: set[str] = field(default_factory=set)
 
-    def add(self, family: Family, row: tuple[Any, ...], position: Position) -> None:
+    def _advance(self, position: Position, trace_id: str | None) -> None:
+        """Count a message (per topic too) and move its partition's next offset past it."""
         self.messages += 1
-        self.events_by_topic[position.topic] = self.events_by_topic.get(position.topic, 0) + 1
-        key = (position.topic, position.partition)
-        self.next_offsets[key] = max(self.next_offsets.get(key, 0), position.offset + 1)
+        topic = position.topic
+        self.events_by_topic[topic] = self.events_by_topic.get(topic, 0) + 1
+        key = (topic, position.partition)
+        next_offset = position.offset + 1
+        if self.next_offsets.get(key, 0) < next_offset:
+            self.next_offsets[key] = next_offset
+        if trace_id:
+            self.trace_ids[trace_id] = None
+
+    def add(self, family: Family, row: tuple[Any, ...], position: Position, trace_id: str | None = None) -> None:
+        self._advance(position, trace_id)
         event_id = row[0]
         if event_id in self._seen:
             self.duplicates += 1
@@ -186,11 +202,19 @@ class Batch:
             self.late += 1
         self.rows[family].append(row)
 
-    def skip(self, position: Position) -> None:
-        """A message that yields no row (tombstone) still advances its partition's offset."""
-        self.messages += 1
-        key = (position.topic, position.partition)
-        self.next_offsets[key] = max(self.next_offsets.get(key, 0), position.offset + 1)
+    def add_quarantine(self, row: dict[str, Any], position: Position, trace_id: str | None = None) -> None:
+        """A quarantine record; the same quarantine_id twice in a batch is kept once."""
+        self._advance(position, trace_id)
+        quarantine_id = str(row["quarantine_id"])
+        if quarantine_id in self._quarantine_seen:
+            self.duplicates += 1
+            return
+        self._quarantine_seen.add(quarantine_id)
+        self.quarantine.append((position.topic, position.partition, row))
+
+    def skip(self, position: Position, trace_id: str | None = None) -> None:
+        """A message that yields no row (tombstone, undecodable) still advances its partition's offset."""
+        self._advance(position, trace_id)
 
     def drop_partitions(self, revoked: set[tuple[str, int]]) -> None:
         """Forget messages of partitions this consumer no longer owns (their new owner re-reads)."""
@@ -198,10 +222,16 @@ class Batch:
             return
         for family, rows in self.rows.items():
             self.rows[family] = [row for row in rows if (row[11], row[12]) not in revoked]
+        self.quarantine = [item for item in self.quarantine if (item[0], item[1]) not in revoked]
         self._seen = {row[0] for rows in self.rows.values() for row in rows}
+        self._quarantine_seen = {str(row["quarantine_id"]) for _, _, row in self.quarantine}
         for key in revoked:
             self.next_offsets.pop(key, None)
 
     @property
     def row_count(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
+
+    @property
+    def quarantine_rows(self) -> list[dict[str, Any]]:
+        return [row for _, _, row in self.quarantine]

@@ -1,7 +1,8 @@
 """The sink's SQL lives in `sql/*.sql`; each file is a list of named, parameterised statements.
 
-A statement starts at a line `-- name: <label>`; the label names it in metrics and logs. Files
-are read once per process.
+A statement starts at a line `-- name: <label>`; the label names it in metrics and logs. Its
+row count is the rows it changed, or, for a statement that does its work in data-modifying CTEs
+and returns one column `row_count`, that value. Files are read once per process.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def run_file(conn: psycopg.Connection[Any], file_name: str, params: dict[str, An
     for label, query in statements(file_name):
         started = time.perf_counter()
         cursor = conn.execute(query, params, prepare=False)
-        counts[label] = max(cursor.rowcount, 0)
+        if cursor.description is not None and [column.name for column in cursor.description] == ["row_count"]:
+            row = cursor.fetchone()  # a statement whose work happens in data-modifying CTEs
+            counts[label] = int(row[0]) if row and row[0] is not None else 0
+        else:
+            counts[label] = max(cursor.rowcount, 0)
         TIMINGS[label] = TIMINGS.get(label, 0.0) + time.perf_counter() - started
     return counts

@@ -16,8 +16,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from platform_common.topics import Family
+from sinks.warehouse.reference import Names
 from sinks.warehouse.rows import STAGING_TABLE, Batch, column_types, columns
 from sinks.warehouse.settings import WarehouseSinkSettings
 from sinks.warehouse.sqlfiles import run_file
@@ -29,10 +31,13 @@ WRITER_LOCK = 0x4C4C_5748_0000_0001
 SINK_SESSION_LOCK = 0x4C4C_5748_0000_0002
 
 # Per-session planner settings of the sink's connections: JIT compiles are slower than these
-# statements; data is cached, so index probes are cheap; hashing a batch needs some memory.
-# synchronous_commit=off is safe here: a batch and its offsets commit together, so a server
-# crash that loses the last commits also loses their offsets, and they are consumed again.
-SESSION_OPTIONS = "-c jit=off -c random_page_cost=1.1 -c work_mem=64MB -c synchronous_commit=off"
+# statements; data is cached, so index probes are cheap; hashing a batch needs memory: a batch
+# that advances the horizon over a long stretch (a backlog or a rebuild) aggregates a revenue row
+# per customer and day in one hash, which spilled to disk at 64MB.
+# synchronous_commit stays on: a COMMIT that returned is a batch (and its offsets) that survives a
+# server crash, which is what `run --until-caught-up`, a rebuild and everyone reading the
+# warehouse are told; with it off, committed batches could silently vanish after they were read.
+SESSION_OPTIONS = "-c jit=off -c random_page_cost=1.1 -c work_mem=256MB"
 
 
 STAGING_WORK_TABLES = (
@@ -61,11 +66,11 @@ TABLE_OF_LABEL = {
     "customer_insert": "customer",
     "plan_insert": "plan",
     "usage_daily": "usage_daily",
-    "usage_daily_rebuild": "usage_daily",
     "costs_daily": "costs_daily",
     "state_insert": "subscription_state",
     "snapshot_insert": "subscriptions_snapshot",
     "revenue_insert": "revenue_daily",
+    "quarantine_event": "quarantine_event",
 }
 RECOMPUTE_FILES = ("dimensions.sql", "fx.sql", "usage_costs.sql", "subscriptions.sql", "revenue.sql")
 
@@ -123,8 +128,11 @@ def ensure_state(conn: psycopg.Connection[Any], reporting_currency: str) -> None
         )
 
 
-def recompute_params(sink: WarehouseSinkSettings, old_horizon: date | None, horizon: date | None) -> dict[str, Any]:
+def recompute_params(
+    sink: WarehouseSinkSettings, old_horizon: date | None, horizon: date | None, names: Names | None = None
+) -> dict[str, Any]:
     return {
+        **(names or Names()).params(),
         "reporting_currency": sink.reporting_currency,
         "grace_days": sink.mrr.past_due_grace_days,
         "apply_discounts": sink.mrr.apply_discounts,
@@ -151,11 +159,15 @@ def advance_horizon(conn: psycopg.Connection[Any], reset: bool = False) -> tuple
 
 
 def recompute(
-    conn: psycopg.Connection[Any], sink: WarehouseSinkSettings, *, reset_horizon: bool = False
+    conn: psycopg.Connection[Any],
+    sink: WarehouseSinkSettings,
+    *,
+    reset_horizon: bool = False,
+    names: Names | None = None,
 ) -> BatchResult:
     """Dimensions, horizon, facts and state for what staging.new_* holds (inside a transaction)."""
     old, new = advance_horizon(conn, reset=reset_horizon)
-    params = recompute_params(sink, old, new)
+    params = recompute_params(sink, old, new, names)
     result = BatchResult(old_horizon=old, horizon=new)
     for file_name in RECOMPUTE_FILES:
         _count(result, run_file(conn, file_name, params))
@@ -201,18 +213,27 @@ def stored_offsets(conn: psycopg.Connection[Any], consumer_name: str, topics: li
 
 
 def apply_batch(
-    conn: psycopg.Connection[Any], batch: Batch, consumer_name: str, sink: WarehouseSinkSettings
+    conn: psycopg.Connection[Any],
+    batch: Batch,
+    consumer_name: str,
+    sink: WarehouseSinkSettings,
+    names: Names | None = None,
 ) -> BatchResult:
     """The whole batch with its offsets, or nothing."""
     started = time.perf_counter()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-        truncate_staging(conn)
-        for family, rows in batch.rows.items():
-            copy_rows(conn, family, rows)
-        merged = run_file(conn, "events.sql", {})
-        result = recompute(conn, sink)
-        _count(result, merged)
+        if batch.row_count:
+            truncate_staging(conn)
+            for family, rows in batch.rows.items():
+                copy_rows(conn, family, rows)
+            merged = run_file(conn, "events.sql", {})
+            result = recompute(conn, sink, names=names)
+            _count(result, merged)
+        else:  # quarantine records or skipped messages only: no event merges, nothing to recompute
+            result = BatchResult()
+        if batch.quarantine:
+            _count(result, run_file(conn, "quarantine.sql", {"rows": Jsonb(batch.quarantine_rows)}))
         store_offsets(conn, consumer_name, batch.next_offsets)
     result.seconds = time.perf_counter() - started
     return result

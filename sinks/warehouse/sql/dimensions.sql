@@ -1,17 +1,24 @@
 -- Dimensions from the batch's new events: region (first sight), customer (SCD2 on region and
 -- segment), plan (SCD2 on price and interval). An SCD2 key is rebuilt from all its events only
--- when a new observation disagrees with the version in force at its time.
+-- when a new observation disagrees with the version in force at its time. Names come from the
+-- reference data (parameters plan_names, region_names: jsonb objects id -> name; empty without
+-- reference data), else a plan or region is named by its id.
 
 -- name: region
--- First sight names the region after its id with the currency it was first billed in; a
--- reference-data load may rename it later (never overwritten here).
+-- First sight: its reference name (else its id) and the currency it was first billed in.
 INSERT INTO warehouse.region (region_id, region_name, currency)
-SELECT DISTINCT ON (region_id) region_id, region_id, currency
+SELECT DISTINCT ON (region_id) region_id, coalesce(%(region_names)s::jsonb ->> region_id, region_id), currency
 FROM (SELECT region_id, currency, event_time, event_id FROM staging.new_subscription_event
       UNION ALL SELECT region_id, currency, event_time, event_id FROM staging.new_payment_event
       UNION ALL SELECT region_id, currency, event_time, event_id FROM staging.new_cost_event) r
 ORDER BY region_id, event_time, event_id
 ON CONFLICT (region_id) DO NOTHING;
+
+-- name: region_rename
+-- Reference names reach regions seen before the file named them (or renamed them).
+UPDATE warehouse.region r SET region_name = n.value, updated_at = now()
+FROM jsonb_each_text(%(region_names)s::jsonb) n
+WHERE r.region_id = n.key AND r.region_name IS DISTINCT FROM n.value;
 
 -- name: customer_changed
 -- SCD2 customers to rebuild: new, or an observation that disagrees with the version in force
@@ -72,8 +79,8 @@ WHERE t.dimension = 'plan' AND p.plan_id = t.natural_id;
 -- Versions = runs of equal (interval, interval count, unit price, currency) in event-time order.
 INSERT INTO warehouse.plan (plan_id, plan_name, billing_interval, billing_interval_count, unit_price_minor,
                             currency, valid_from, valid_to, is_current)
-SELECT plan_id, plan_id, billing_interval, billing_interval_count, unit_price_minor, currency, valid_from,
-       lead(valid_from) OVER w, lead(valid_from) OVER w IS NULL
+SELECT plan_id, coalesce(%(plan_names)s::jsonb ->> plan_id, plan_id), billing_interval, billing_interval_count,
+       unit_price_minor, currency, valid_from, lead(valid_from) OVER w, lead(valid_from) OVER w IS NULL
 FROM (
     SELECT DISTINCT ON (plan_id, event_time) plan_id, billing_interval, billing_interval_count,
            unit_price_minor, currency, event_time AS valid_from
@@ -92,3 +99,9 @@ FROM (
     ORDER BY plan_id, event_time, event_id DESC
 ) versions
 WINDOW w AS (PARTITION BY plan_id ORDER BY valid_from);
+
+-- name: plan_rename
+-- Every version of a plan carries its current reference name.
+UPDATE warehouse.plan p SET plan_name = n.value
+FROM jsonb_each_text(%(plan_names)s::jsonb) n
+WHERE p.plan_id = n.key AND p.plan_name IS DISTINCT FROM n.value;

@@ -237,6 +237,7 @@ WITH days AS (
 )
 SELECT d.day, d.subscription_id, d.customer_id, d.plan_id, d.region_id, d.status, d.is_active, d.quantity,
        d.currency, d.mrr_minor, %(reporting_currency)s, coalesce(fx.rate, 0),
-       CASE WHEN d.mrr_minor = 0 THEN 0 ELSE warehouse.round_half_even(d.mrr_minor * coalesce(fx.rate, 0)) END, now()
+       CASE WHEN d.mrr_minor = 0 THEN 0 WHEN fx.rate = 1 THEN d.mrr_minor
+            ELSE warehouse.round_half_even(d.mrr_minor * coalesce(fx.rate, 0)) END, now()
 FROM days d
 LEFT JOIN staging.fx_day fx ON fx.currency = d.currency AND fx.rate_date = d.day;

@@ -2,44 +2,59 @@
 -- events touched, from the event tables (so a late or re-sent event is counted once).
 -- Parameters: reporting_currency.
 
--- name: usage_daily_rebuild
--- Keys of the batch that already had a row (a late, additional or re-sent event): rebuild them
--- from all their events; a re-sent event changes no value, so the row is left alone.
--- unit and region come from the key's latest event (they never differ in practice).
-UPDATE warehouse.usage_daily u
-SET unit = a.unit, region_id = a.region_id, quantity = a.quantity, billable_quantity = a.billable_quantity,
-    event_count = a.event_count, updated_at = now()
-FROM (
-    SELECT e.usage_date, e.customer_id, e.metric,
-           (array_agg(e.unit ORDER BY e.event_time DESC, e.event_id DESC))[1] AS unit,
-           (array_agg(e.region_id ORDER BY e.event_time DESC, e.event_id DESC))[1] AS region_id,
-           sum(e.quantity) AS quantity, coalesce(sum(e.quantity) FILTER (WHERE e.is_billable), 0) AS billable_quantity,
-           count(*) AS event_count
-    FROM (SELECT DISTINCT n.customer_id, n.metric, n.usage_date
-          FROM staging.stg_usage_event n
-          JOIN warehouse.usage_daily d
-            ON d.usage_date = n.usage_date AND d.customer_id = n.customer_id AND d.metric = n.metric) t
-    JOIN warehouse.usage_event e
-      ON e.customer_id = t.customer_id AND e.metric = t.metric AND e.usage_date = t.usage_date
-    GROUP BY e.usage_date, e.customer_id, e.metric
-) a
-WHERE u.usage_date = a.usage_date AND u.customer_id = a.customer_id AND u.metric = a.metric
-  AND (u.unit, u.region_id, u.quantity, u.billable_quantity, u.event_count)
-      IS DISTINCT FROM (a.unit, a.region_id, a.quantity, a.billable_quantity, a.event_count);
-
 -- name: usage_daily
--- Keys without a row yet: a key's row is written in the same transaction as its events, so no
--- event of such a key was merged before, and the batch (deduplicated by event_id) holds all of
--- them. They aggregate straight from the batch, never touching the event table.
-INSERT INTO warehouse.usage_daily (usage_date, customer_id, metric, unit, region_id, quantity,
-                                   billable_quantity, event_count, updated_at)
-SELECT n.usage_date, n.customer_id, n.metric,
-       (array_agg(n.unit ORDER BY n.event_time DESC, n.event_id DESC))[1],
-       (array_agg(n.region_id ORDER BY n.event_time DESC, n.event_id DESC))[1],
-       sum(n.quantity), coalesce(sum(n.quantity) FILTER (WHERE n.is_billable), 0), count(*), now()
-FROM staging.stg_usage_event n
-GROUP BY n.usage_date, n.customer_id, n.metric
-ON CONFLICT (usage_date, customer_id, metric) DO NOTHING;
+-- One pass: the batch's keys aggregate straight from the batch and are inserted when they have no
+-- row yet (a key's row is written in the same transaction as its events, so no event of such a
+-- key was merged before, and the batch, deduplicated by event_id, holds all of them). Keys that
+-- already had a row (a late, additional or re-sent event) are exactly those the insert skipped:
+-- they are rebuilt from all their events, and a re-sent event changes no value, so such a row is
+-- left alone. The insert's own conflict check finds them, so no second probe of usage_daily per
+-- batch row (nor a scan of it) is needed. unit and region come from the key's latest event.
+-- Returns row_count: the rows inserted or rebuilt.
+WITH batch AS (
+    SELECT n.usage_date, n.customer_id, n.metric,
+           (array_agg(n.unit ORDER BY n.event_time DESC, n.event_id DESC))[1] AS unit,
+           (array_agg(n.region_id ORDER BY n.event_time DESC, n.event_id DESC))[1] AS region_id,
+           sum(n.quantity) AS quantity, coalesce(sum(n.quantity) FILTER (WHERE n.is_billable), 0) AS billable_quantity,
+           count(*) AS event_count
+    FROM staging.stg_usage_event n
+    GROUP BY n.usage_date, n.customer_id, n.metric
+), inserted AS (
+    INSERT INTO warehouse.usage_daily (usage_date, customer_id, metric, unit, region_id, quantity,
+                                       billable_quantity, event_count, updated_at)
+    SELECT b.usage_date, b.customer_id, b.metric, b.unit, b.region_id, b.quantity, b.billable_quantity,
+           b.event_count, now()
+    FROM batch b
+    ON CONFLICT (usage_date, customer_id, metric) DO NOTHING
+    RETURNING usage_date, customer_id, metric
+), existing AS MATERIALIZED (
+    -- Keys the insert skipped; materialized so this (usually empty) set is found before any
+    -- event is read, not after joining every batch key to its events.
+    SELECT b.usage_date, b.customer_id, b.metric FROM batch b
+    WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.usage_date = b.usage_date
+                      AND i.customer_id = b.customer_id AND i.metric = b.metric)
+), rebuilt AS (
+    UPDATE warehouse.usage_daily u
+    SET unit = a.unit, region_id = a.region_id, quantity = a.quantity, billable_quantity = a.billable_quantity,
+        event_count = a.event_count, updated_at = now()
+    FROM (
+        SELECT e.usage_date, e.customer_id, e.metric,
+               (array_agg(e.unit ORDER BY e.event_time DESC, e.event_id DESC))[1] AS unit,
+               (array_agg(e.region_id ORDER BY e.event_time DESC, e.event_id DESC))[1] AS region_id,
+               sum(e.quantity) AS quantity,
+               coalesce(sum(e.quantity) FILTER (WHERE e.is_billable), 0) AS billable_quantity,
+               count(*) AS event_count
+        FROM existing t
+        JOIN warehouse.usage_event e
+          ON e.customer_id = t.customer_id AND e.metric = t.metric AND e.usage_date = t.usage_date
+        GROUP BY e.usage_date, e.customer_id, e.metric
+    ) a
+    WHERE u.usage_date = a.usage_date AND u.customer_id = a.customer_id AND u.metric = a.metric
+      AND (u.unit, u.region_id, u.quantity, u.billable_quantity, u.event_count)
+          IS DISTINCT FROM (a.unit, a.region_id, a.quantity, a.billable_quantity, a.event_count)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM rebuilt) AS row_count;
 
 -- name: costs_delete
 DELETE FROM warehouse.costs_daily c

@@ -15,7 +15,7 @@ from typing import Any
 from platform_common.config import Settings
 from platform_common.kafka import make_producer
 from platform_common.postgres import Role, connect
-from platform_common.topics import Family, clean_topic
+from platform_common.topics import Family, clean_topic, quarantine_topic
 from schemas import partition_key, serializer, validate_event
 from sinks.warehouse import WarehouseSink, WarehouseSinkSettings
 
@@ -70,6 +70,16 @@ def publish(
             producer.poll(0)
     assert producer.flush(60) == 0
     return sent
+
+
+def publish_quarantine(
+    settings: Settings, values: list[bytes], headers: list[tuple[str, str | bytes | None]] | None = None
+) -> None:
+    """Produce raw messages (quarantine records or junk) to the quarantine topic."""
+    producer = make_producer(settings)
+    for value in values:
+        producer.produce(quarantine_topic(settings.kafka.topic_prefix), value=value, key=b"k", headers=headers or [])
+    assert producer.flush(30) == 0
 
 
 def drain(settings: Settings, sink: WarehouseSinkSettings | None = None) -> None:

@@ -14,7 +14,7 @@ import sinks.warehouse
 from platform_common.config import Settings
 from platform_common.topics import Family
 from sinks.warehouse import DEMO_FX_RATES, MrrRules, WarehouseSinkSettings, read_fx_file, warehouse_settings
-from sinks.warehouse.consumer import is_late
+from sinks.warehouse.headers import is_late
 from sinks.warehouse.maintenance import FxFileError
 from sinks.warehouse.rows import PAYLOAD, Batch, Position, columns, to_row
 from sinks.warehouse.sqlfiles import SQL_DIR, statements
