@@ -98,6 +98,13 @@ def parked_messages(metrics_urls: Sequence[str]) -> int | None:
     return total if answered else None
 
 
+def _warehouse_loads_quarantine(settings: Settings) -> bool:
+    """Then the quarantine topic is one of its inputs: drained means its rows are in as well."""
+    from sinks.warehouse import warehouse_settings
+
+    return bool(warehouse_settings(settings).load_quarantine)
+
+
 def measure(settings: Settings, processor_metrics: Sequence[str] = ()) -> Progress:
     prefix = settings.kafka.topic_prefix
     names = groups(settings)
@@ -107,10 +114,11 @@ def measure(settings: Settings, processor_metrics: Sequence[str] = ()) -> Progre
     marks = kafka_state.watermarks(settings, [*raw, *clean, quarantine])
     raw_marks = {key: value for key, value in marks.items() if key[0] in raw}
     lake_marks = {key: value for key, value in marks.items() if key[0] in raw or key[0] == quarantine}
-    clean_marks = {key: value for key, value in marks.items() if key[0] in clean}
+    warehouse_topics = [*clean, quarantine] if _warehouse_loads_quarantine(settings) else clean
+    clean_marks = {key: value for key, value in marks.items() if key[0] in warehouse_topics}
     processor = kafka_state.committed(settings, names.processor, raw_marks)
     lake = kafka_state.committed(settings, names.lake, lake_marks)
-    warehouse = warehouse_positions(settings, names.warehouse_consumer, clean)
+    warehouse = warehouse_positions(settings, names.warehouse_consumer, warehouse_topics)
     return Progress(
         processor_lag=sum(kafka_state.lag(settings, processor, raw_marks).values()),
         lake_lag=sum(kafka_state.lag(settings, lake, lake_marks).values()),

@@ -105,13 +105,16 @@ def pipeline_specs(
             settings_env(settings),
         )
     )
+    warehouse: dict[str, object] = {"metrics_port": ports.warehouse_metrics}
+    if reference_path is not None:  # plan and region names for the dimensions
+        warehouse["reference_path"] = reference_path.resolve()
     specs.append(
         ProcessSpec(
             "warehouse-sink",
             ["warehouse-sink", "run", "--metrics-port", str(ports.warehouse_metrics)],
             "127.0.0.1",
             ports.warehouse_metrics,
-            settings_env(settings, warehouse_sink={"metrics_port": ports.warehouse_metrics}),
+            settings_env(settings, warehouse_sink=warehouse),
         )
     )
     specs.append(

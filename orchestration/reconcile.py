@@ -12,7 +12,9 @@ message they came from. Per family and arrival day:
   must equal the processor's own counters when its /metrics answers; a raw message with two
   outputs is a mismatch;
 * warehouse: every distinct event on the clean topics below the warehouse sink's stored offset
-  must have its row, and no row may point at a clean message that does not exist.
+  must have its row, and no row may point at a clean message that does not exist; likewise every
+  quarantine record below its stored quarantine-topic offset must be in warehouse.quarantine_event
+  (the data-quality counts the query API serves).
 
 Only messages the consumer in question has passed are compared, so a running pipeline shows
 "pending", not mismatches. Messages already deleted by topic retention are out of scope.
@@ -174,6 +176,7 @@ class Reconciler:
         for item in quarantined:
             if item.family in {f.value for f in scope.families}:
                 self.row(item.family, item.day).counts[f"quarantine:{item.reason}"] += 1
+        self.checks.append(self._warehouse_quarantine(quarantine, quarantined, names.warehouse_consumer))
         self.checks.append(Check("single_output", doubles == 0, f"{doubles} raw message(s) with more than one output"))
         self.checks.append(self._dropped_check(dropped_total, marks, raw_keys))
         self.checks.extend(mrr_bridge_checks(settings))
@@ -220,6 +223,21 @@ class Reconciler:
                 {"missing_examples": missing[:10], "orphan_examples": orphans[:10]},
             )
         )
+
+    def _warehouse_quarantine(self, topic: str, items: list[QuarantineItem], consumer: str) -> Check:
+        stored = drain.warehouse_positions(self.settings, consumer, [topic])
+        if not stored:
+            return Check("warehouse_quarantine", True, "skipped: the warehouse sink does not load the quarantine topic")
+        expected = {
+            item.quarantine_id
+            for item in items
+            if item.quarantine_id and item.offset < stored.get((topic, item.partition), 0)
+        }
+        with connect(Role.WRITER, self.settings) as conn:
+            rows = conn.execute(read_sql(SQL / "warehouse_quarantine_ids.sql"), {"ids": sorted(expected)}).fetchall()
+        missing = sorted(expected - {str(row[0]) for row in rows})
+        detail = f"{len(expected):,} expected, {len(missing)} missing"
+        return Check("warehouse_quarantine", not missing, detail, {"missing_examples": missing[:10]})
 
     def _dropped_check(
         self, dropped: Counter[str], marks: dict[tuple[str, int], tuple[int, int]], raw_keys: list[tuple[str, int]]

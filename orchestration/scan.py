@@ -45,6 +45,9 @@ class QuarantineItem:
     source_offset: int
     day: int
     event_id: str | None
+    quarantine_id: str | None = None
+    partition: int = -1  # where the record itself sits on the quarantine topic
+    offset: int = -1
 
 
 def header_value(headers: Any, name: str) -> bytes | None:
@@ -125,11 +128,27 @@ def scan_quarantine(
                     source_offset=int(source.get("offset", -1)),
                     day=max(int(source.get("timestamp_ms") or message.timestamp()[1]), 0) // DAY_MS,
                     event_id=record.get("event_id"),
+                    quarantine_id=record.get("quarantine_id"),
+                    partition=int(message.partition() or 0),
+                    offset=int(message.offset() or 0),
                 )
             )
         except (ValueError, TypeError):
             day = max(message.timestamp()[1], 0) // DAY_MS
-            items.append(QuarantineItem("unknown", "unreadable_record", "", -1, -1, day, None))
+            items.append(
+                QuarantineItem(
+                    "unknown",
+                    "unreadable_record",
+                    "",
+                    -1,
+                    -1,
+                    day,
+                    None,
+                    None,
+                    message.partition() or 0,
+                    message.offset() or 0,
+                )
+            )
     return items
 
 

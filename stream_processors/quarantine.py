@@ -5,7 +5,8 @@ topic, keyed like the source message and written to the source partition number:
 
     {
       "format": "ledgerline.quarantine/v1",
-      "quarantine_id": "q-<20 hex>",        # derived from source topic/partition/offset: stable
+      "quarantine_id": "q-<20 hex>",        # from the source topic/partition/offset (for a backfill
+                                            # copy: the original's), so it is stable
       "reason": "out_of_range",             # primary reason code (first finding)
       "reasons": [{"code": ..., "message": ..., "field": "amount_minor"}, ...],
       "family": "payment", "event_id": "..." | null,
@@ -34,13 +35,15 @@ from typing import Any
 
 from platform_common.logging import traced
 from schemas import to_json
-from stream_processors.core import Outcome
+from stream_processors.core import Outcome, RawEvent
 from stream_processors.reasons import QuarantineReason
 
 log = logging.getLogger(__name__)
 FORMAT = "ledgerline.quarantine/v1"
 TRACE_HEADER = "trace_id"  # set by the gateway and producers; carried from raw to clean records
 REPLAY_HEADER = "ledgerline-replay-of"
+BACKFILL_HEADER = "ledgerline-backfill"  # run id, on every message a backfill re-published ...
+BACKFILL_SOURCE_HEADER = "ledgerline-backfill-source"  # ... with the original's topic/partition/offset
 SOURCE_HEADER = "ledgerline-source"
 EVENT_ID_HEADER = "ledgerline-event-id"
 LATE_HEADER = "late"
@@ -50,6 +53,18 @@ _OURS = frozenset({SOURCE_HEADER, EVENT_ID_HEADER, LATE_HEADER, REASON_HEADER})
 
 def quarantine_id(topic: str, partition: int, offset: int) -> str:
     return "q-" + blake2b(f"{topic}/{partition}/{offset}".encode(), digest_size=10).hexdigest()
+
+
+def original_coordinates(event: RawEvent) -> tuple[str, int, int]:
+    """Where the raw message first arrived: a backfill re-publishes it elsewhere on the topic with
+    `ledgerline-backfill` and `ledgerline-backfill-source: topic/partition/offset`, so the
+    same bad record quarantined again keeps its quarantine id (and counts once downstream)."""
+    origin = header_value(event.headers, BACKFILL_SOURCE_HEADER)
+    if origin is not None and header_value(event.headers, BACKFILL_HEADER) is not None:
+        topic, partition, offset = [*origin.rsplit("/", 2), "", ""][:3]
+        if partition.isdigit() and offset.isdigit() and topic:
+            return topic, int(partition), int(offset)
+    return event.topic, event.partition, event.offset
 
 
 def iso_micros(value_us: int) -> str:
@@ -74,7 +89,7 @@ def quarantine_record(outcome: Outcome, now_us: int) -> dict[str, Any]:
         event_id = decoded.record.get("event_id")
     return {
         "format": FORMAT,
-        "quarantine_id": quarantine_id(event.topic, event.partition, event.offset),
+        "quarantine_id": quarantine_id(*original_coordinates(event)),
         "reason": str(outcome.reason),
         "reasons": [finding.as_dict() for finding in outcome.findings],
         "family": event.family.value,

@@ -24,9 +24,15 @@ listen_addresses = '{host}'
 port = {port}
 unix_socket_directories = '{socket_dir}'
 max_connections = 200
-shared_buffers = 256MB
+shared_buffers = 512MB
 work_mem = 16MB
 maintenance_work_mem = 128MB
+# Batch merges write a lot of WAL at once: checkpoints every few seconds (the 1GB default)
+# rewrite the same hot pages again and again.
+max_wal_size = 8GB
+min_wal_size = 1GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
 wal_level = minimal
 max_wal_senders = 0
 synchronous_commit = on

@@ -133,6 +133,9 @@ def test_reduced_demo_end_to_end(demo_settings: Settings, prefect_server: None) 
     trace = follow(settings, Family.OPERATIONAL_COST, trace_id, log_dir(settings))
     print(f"trace {trace_id}: {trace}; gaps: {trace.gaps()}")
     assert trace.data_path_complete, trace.gaps()
+    # ... and into the log lines of every process that handled the event.
+    handled = ("gateway", "stream-0", "lake-sink", "warehouse-sink")
+    assert [name for name in handled if not trace.logs.get(name)] == [], trace.gaps()
     assert gateway.port == settings.api.gateway_port
 
     # Reconcile agrees on the whole run, the processor's counters included.

@@ -122,6 +122,16 @@ def test_reconcile_agrees_then_finds_a_deleted_row_and_a_deleted_lake_object(pip
     assert deleted_event in check.data["missing_examples"]
     assert any(row.family == "payment" and row.counts["warehouse_missing"] == 1 for row in report.rows)
 
+    assert any(c.name == "warehouse_quarantine" and c.ok and "0 missing" in c.detail for c in report.checks)
+    with connect(Role.WRITER, settings) as conn:
+        row = conn.execute("DELETE FROM warehouse.quarantine_event WHERE quarantine_id = (SELECT min(quarantine_id)"
+                           " FROM warehouse.quarantine_event) RETURNING quarantine_id").fetchone()  # fmt: skip
+    assert row is not None, "the small history has bad records, so the warehouse holds quarantine rows"
+    report = run_reconcile(settings, processor_metrics=pipeline.metrics_urls)
+    check = next(c for c in report.checks if c.name == "warehouse_quarantine")
+    assert not check.ok
+    assert check.data["missing_examples"] == [row[0]]
+
     s3 = boto3.session.Session().client("s3", **client_kwargs(settings))
     keys = [
         item["Key"]

@@ -137,3 +137,18 @@ def test_stream_settings_come_from_the_environment(monkeypatch) -> None:
     assert (loaded.web_port, loaded.processing_guarantee) == (18123, "at_least_once")
     assert StreamSettings().dedupe_retention_days == 7
     assert StreamSettings().correction_horizon_days == 35
+
+
+def test_a_backfill_copy_keeps_the_original_quarantine_id(processor: EventProcessor) -> None:
+    value = encode_unchecked(Family.USAGE, usage(event_id="u-10"), quantity=-3)
+    original = processor.process(raw(Family.USAGE, value, 7, partition=1), NOW_US)[0]
+    origin = f"{original.event.topic}/1/7".encode()
+    copy_headers = (("ledgerline-backfill", b"run-1"), ("ledgerline-backfill-source", origin))
+    copy = processor.process(raw(Family.USAGE, value, 900, partition=1, headers=copy_headers), NOW_US)[0]
+    first, second = quarantine_record(original, NOW_US), quarantine_record(copy, NOW_US)
+    assert first["quarantine_id"] == second["quarantine_id"] == quarantine_id(original.event.topic, 1, 7)
+    assert second["source"]["offset"] == 900  # where the copy sits: reconcile and triage read this
+    stray = processor.process(
+        raw(Family.USAGE, value, 901, partition=1, headers=(("ledgerline-backfill-source", origin),)), NOW_US
+    )
+    assert quarantine_record(stray[0], NOW_US)["quarantine_id"] == quarantine_id(original.event.topic, 1, 901)
