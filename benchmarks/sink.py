@@ -6,8 +6,8 @@ no dimensions, no facts). The COPY of already-decoded rows alone is reported too
     .venv/bin/python benchmarks/sink.py [--events 1000000] [--only warehouse]
 
 Prints progress, then as its last line one JSON object (CONTRIBUTING.md): the top-level figures
-are the warehouse sink's; every section's full result is under "sections". The lake engineer
-adds a `lake_benchmark()` to SECTIONS.
+are the warehouse sink's; every section's full result (the lake sink's MB/s under "lake") is
+under "sections". `--only warehouse|lake` runs one.
 """
 
 from __future__ import annotations
@@ -289,7 +289,16 @@ def warehouse_benchmark(events: int = 1_000_000, batch_max_events: int | None = 
         _drop(base, settings)
 
 
-SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {"warehouse": warehouse_benchmark}
+def lake_section(events: int) -> dict[str, Any]:
+    """The lake sink's MB/s and events/s (benchmarks/sink_lake.py, run as a script: it is its own
+    module so it can also be run alone), against a raw consume + write baseline of its own."""
+    from sink_lake import lake_benchmark  # benchmarks/ is the script directory: sys.path[0]
+
+    result: dict[str, Any] = lake_benchmark(events, 10_000, "full", progress=_say)
+    return result
+
+
+SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {"warehouse": warehouse_benchmark, "lake": lake_section}
 STANDARD_KEYS = ("events_per_s", "p50_ms", "p99_ms", "rss_mb", "baseline_events_per_s", "ratio_to_baseline")
 
 
