@@ -86,6 +86,21 @@ def event_file(settings: Settings, events: int) -> Path:
     return path
 
 
+def as_format(source: Path, fmt: str) -> Path:
+    """The same events as Parquet (nested records stay structs), converted once and cached."""
+    if fmt == "ndjson":
+        return source
+    import polars as pl
+
+    path = source.with_suffix(".parquet")
+    if not path.exists():
+        print(f"converting {source.name} to Parquet ...", flush=True)
+        temporary = path.with_suffix(".tmp")
+        pl.read_ndjson(source, infer_schema_length=None).write_parquet(temporary)
+        temporary.replace(path)
+    return path
+
+
 def read_back(settings: Settings, topic: str, expected: int) -> list[Message]:
     consumer = make_consumer(f"bench-{uuid.uuid4().hex}", settings, **{"fetch.max.bytes": 52_428_800})
     try:
@@ -125,13 +140,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=0, help="0: the loader's auto choice")
+    parser.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="the file's format")
     args = parser.parse_args()
 
     base = get_settings()
     load_at_start = os.getloadavg()[0]
     # Generated in a child process so the loader's RSS below is the loader's alone.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        source = pool.apply(event_file, (base, args.events))
+        source = pool.apply(as_format, (pool.apply(event_file, (base, args.events)), args.format))
     prefix = f"bench-loader-{uuid.uuid4().hex[:8]}."
     settings = base.model_copy(update={"kafka": base.kafka.model_copy(update={"topic_prefix": prefix})})
     ensure_standard_topics(settings)
@@ -190,7 +206,7 @@ def main() -> None:
                 "baseline_cpu_s": round(baseline_cpu, 2),
                 "batch_size": args.batch_size,
                 "workers": args.workers or "auto",
-                "format": "ndjson",
+                "format": args.format,
                 "cpus": os.cpu_count(),
                 "load_avg_1m_start": round(load_at_start, 2),
                 "load_avg_1m": round(os.getloadavg()[0], 2),
