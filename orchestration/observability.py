@@ -15,10 +15,9 @@ from orchestration import kafka_state
 from orchestration.reconcile import EVENT_TABLES
 from orchestration.scan import header_value, messages
 from platform_common.config import Settings
+from platform_common.logging import TRACE_HEADER
 from platform_common.postgres import Role, connect
 from platform_common.topics import Family, clean_topic, raw_topic
-
-TRACE_HEADER = "trace_id"
 
 
 @dataclass

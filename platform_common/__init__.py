@@ -5,7 +5,7 @@ Stages import only from here and from `schemas`, never from each other.
 
 from platform_common.config import Settings, SettingsError, get_settings
 from platform_common.health import HealthReport, run_checks
-from platform_common.logging import configure_logging, trace_id_var, trace_ids_field, traced
+from platform_common.logging import TRACE_HEADER, configure_logging, trace_id_in, trace_id_var, trace_ids_field, traced
 from platform_common.topics import (
     Family,
     TopicSpec,
@@ -16,6 +16,7 @@ from platform_common.topics import (
 )
 
 __all__ = [
+    "TRACE_HEADER",
     "Family",
     "HealthReport",
     "Settings",
@@ -28,6 +29,7 @@ __all__ = [
     "quarantine_topic",
     "raw_topic",
     "run_checks",
+    "trace_id_in",
     "trace_id_var",
     "trace_ids_field",
     "traced",

@@ -15,6 +15,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+# The Kafka header every stage reads and writes: the gateway (or producer helper, or loader)
+# stamps it, the stream processor copies it onto clean records, the sinks keep it.
+TRACE_HEADER = "trace_id"
+
 trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -74,3 +78,11 @@ def trace_ids_field(trace_ids: Iterable[str | bytes | None], cap: int = 20) -> d
         if trace_id:
             distinct[trace_id.decode() if isinstance(trace_id, bytes) else trace_id] = None
     return {"trace_ids": list(distinct)[:cap], "trace_id_count": len(distinct)}
+
+
+def trace_id_in(headers: Iterable[tuple[str, bytes | str | None]] | None) -> str | None:
+    """The `trace_id` header of a Kafka message (confluent-kafka's list of pairs), if any."""
+    for name, value in headers or ():
+        if name == TRACE_HEADER and value:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return None

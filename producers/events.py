@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import schemas
+from platform_common.logging import TRACE_HEADER
 from platform_common.topics import Family
 
-TRACE_HEADER = "trace_id"
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 

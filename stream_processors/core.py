@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from platform_common.avro_codec import UndecodableEvent
-from platform_common.logging import traced
+from platform_common.logging import trace_id_in, traced
 from platform_common.topics import Family
 from stream_processors.codec import Decoded, EventCodec
 from stream_processors.contract import ContractChecker
@@ -123,7 +123,7 @@ class EventProcessor:
         try:
             outcomes = self._decide(event, state, now_us)
         except Exception as error:  # a processor bug must not lose the event: quarantine it
-            with traced(_trace_id(event)):
+            with traced(trace_id_in(event.headers)):
                 log.exception("processing error", extra={"topic": event.topic, "offset": event.offset})
             finding = Finding(QuarantineReason.PROCESSING_ERROR, repr(error)[:500])
             outcomes = [Outcome("quarantined", event, event.first_seen_us or now_us, findings=[finding])]
@@ -252,13 +252,6 @@ class EventProcessor:
             if parked is not None:
                 released.extend(self.process(_raw(parked), now_us))
         return released
-
-
-def _trace_id(event: RawEvent) -> str | None:
-    for name, value in event.headers:
-        if name == "trace_id" and value:
-            return value.decode("utf-8", "replace")
-    return None
 
 
 def _parked(event: RawEvent, first_seen_us: int, subscription_id: str) -> ParkedEvent:

@@ -33,14 +33,13 @@ from datetime import UTC, datetime
 from hashlib import blake2b
 from typing import Any
 
-from platform_common.logging import traced
+from platform_common.logging import trace_id_in, traced
 from schemas import to_json
 from stream_processors.core import Outcome, RawEvent
 from stream_processors.reasons import QuarantineReason
 
 log = logging.getLogger(__name__)
 FORMAT = "ledgerline.quarantine/v1"
-TRACE_HEADER = "trace_id"  # set by the gateway and producers; carried from raw to clean records
 REPLAY_HEADER = "ledgerline-replay-of"
 BACKFILL_HEADER = "ledgerline-backfill"  # run id, on every message a backfill re-published ...
 BACKFILL_SOURCE_HEADER = "ledgerline-backfill-source"  # ... with the original's topic/partition/offset
@@ -113,10 +112,6 @@ def quarantine_record(outcome: Outcome, now_us: int) -> dict[str, Any]:
     }
 
 
-def trace_id_of(headers: tuple[tuple[str, bytes], ...]) -> str | None:
-    return header_value(headers, TRACE_HEADER)
-
-
 def log_quarantined(outcome: Outcome, record: dict[str, Any]) -> None:
     """One line per quarantined event, tagged with the event's trace id (its `trace_id` header),
     so the request that sent a bad event can be followed from the gateway to its quarantine.
@@ -132,7 +127,7 @@ def log_quarantined(outcome: Outcome, record: dict[str, Any]) -> None:
         "event_id": record["event_id"],
         "source": f"{event.topic}/{event.partition}/{event.offset}",
     }
-    with traced(trace_id_of(event.headers)):
+    with traced(trace_id_in(event.headers)):
         if outcome.reason is QuarantineReason.CONFLICTING_DUPLICATE:
             log.warning("conflicting duplicate quarantined", extra=fields)
         else:

@@ -22,7 +22,7 @@ import schemas
 from platform_common.config import Settings
 from platform_common.health import HealthReport, run_checks
 from platform_common.kafka import make_producer
-from platform_common.logging import trace_ids_field
+from platform_common.logging import trace_id_in, trace_ids_field
 from platform_common.topics import Family, clean_topic, quarantine_topic, raw_topic
 from stream_processors import metrics
 from stream_processors.codec import EventCodec
@@ -36,7 +36,6 @@ from stream_processors.quarantine import (
     log_quarantined,
     quarantine_headers,
     quarantine_record,
-    trace_id_of,
 )
 from stream_processors.reference import ReferenceSource
 from stream_processors.settings import StreamSettings, faust_app_id
@@ -159,7 +158,7 @@ class StreamRuntime:
             "events": len(messages),
             "partitions": sorted({message.partition for message in messages}),
             "batch_ms": round(elapsed * 1000, 1),
-            **trace_ids_field(trace_id_of(_headers(message.headers)) for message in messages),
+            **trace_ids_field(trace_id_in(_headers(message.headers)) for message in messages),
         }
         log.debug("batch processed", extra=fields)
         if progress:

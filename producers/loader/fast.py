@@ -20,9 +20,9 @@ import pyarrow as pa
 
 import schemas
 from platform_common.avro_codec import SINGLE_OBJECT_MARKER
+from platform_common.logging import TRACE_HEADER
 from platform_common.topics import Family
 from producers import columnar
-from producers.events import TRACE_HEADER
 from producers.loader.readers import Chunk
 
 Headers = list[tuple[str, str | bytes | None]]

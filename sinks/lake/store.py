@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from platform_common.logging import trace_ids_field
+from platform_common.logging import TRACE_HEADER, trace_ids_field
 from platform_common.s3 import put_object_if_absent
 from sinks.lake.batch import Batch, PartitionBuffer
 from sinks.lake.layout import manifest_key
@@ -26,7 +26,6 @@ from sinks.lake.manifest import Manifest
 from sinks.lake.objects import build_manifest, encode_batch, rebuild_manifest
 
 log = logging.getLogger(__name__)
-TRACE_HEADER = "trace_id"  # the header the gateway and the producer helper stamp
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.warehouse.headers import TRACE_HEADER
+from platform_common.logging import TRACE_HEADER
 
 FORMAT = "ledgerline.quarantine/v1"
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from platform_common.health import run_checks
-from platform_common.logging import JsonFormatter, trace_id_var, trace_ids_field, traced
+from platform_common.logging import JsonFormatter, trace_id_in, trace_id_var, trace_ids_field, traced
 
 
 def test_json_log_line_carries_trace_id_and_extras() -> None:
@@ -60,3 +60,10 @@ def test_trace_ids_field_is_distinct_ordered_and_capped() -> None:
     ids = [b"b", "a", None, "b", *[f"t{index}" for index in range(30)]]
     field = trace_ids_field(ids, cap=5)
     assert field == {"trace_ids": ["b", "a", "t0", "t1", "t2"], "trace_id_count": 32}
+
+
+def test_trace_id_in_reads_the_trace_header_of_a_kafka_message() -> None:
+    assert trace_id_in([("late", b"true"), ("trace_id", b"t-9")]) == "t-9"
+    assert trace_id_in([("trace_id", "t-str")]) == "t-str"
+    assert trace_id_in([("trace_id", None), ("trace_id", b"")]) is None
+    assert trace_id_in(None) is None
