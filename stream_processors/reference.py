@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from platform_common.watched_file import WatchedFile
 
 log = logging.getLogger(__name__)
 
@@ -43,40 +44,21 @@ class ReferenceData:
 
 
 class ReferenceSource:
-    """The current reference data, re-read from its file when the file's mtime changes."""
+    """The current reference data, re-read from its file when it changes (see WatchedFile)."""
 
     def __init__(self, path: Path | None, reload_every_s: float = 10.0) -> None:
         self.path = path
-        self.reload_every_s = reload_every_s
-        self._mtime_ns: int | None = None
-        self._checked_at = 0.0
-        self.data = ReferenceData.unchecked()
+        self._file = None if path is None else WatchedFile(path, ReferenceData.from_file, reload_every_s)
         if path is None:
             log.warning("no reference data configured: plan and region ids are not checked")
-        else:
-            self.data = ReferenceData.from_file(path)  # a broken file must stop the worker at start
-            self._mtime_ns = path.stat().st_mtime_ns
-            self._checked_at = time.monotonic()
+
+    @property
+    def data(self) -> ReferenceData:
+        return ReferenceData.unchecked() if self._file is None else self._file.value
 
     def maybe_reload(self, force: bool = False) -> bool:
         """Reload if the file changed; a file that became unreadable keeps the last good data."""
-        if self.path is None:
+        if self._file is None or not self._file.refresh(force):
             return False
-        now = time.monotonic()
-        if not force and now - self._checked_at < self.reload_every_s:
-            return False
-        self._checked_at = now
-        try:
-            mtime_ns = self.path.stat().st_mtime_ns
-            if mtime_ns == self._mtime_ns:
-                return False
-            self.data = ReferenceData.from_file(self.path)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.error("reference data not reloaded", extra={"path": str(self.path), "error": repr(error)})
-            return False
-        self._mtime_ns = mtime_ns
-        log.info(
-            "reference data reloaded",
-            extra={"plans": len(self.data.plans), "regions": len(self.data.regions)},
-        )
+        log.info("reference data reloaded", extra={"plans": len(self.data.plans), "regions": len(self.data.regions)})
         return True

@@ -18,6 +18,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from platform_common.watched_file import WatchedFile
+
 log = logging.getLogger(__name__)
 
 
@@ -57,42 +59,18 @@ def read_names(path: Path) -> Names:
 
 
 class NameSource:
-    """The names of `path` (none when unset), re-read when the file's mtime or size changes. A file
-    that became unreadable keeps the last good names (logged), so a half-written file never
-    renames everything back to ids; one unreadable at start fails fast."""
+    """The names of `path` (none when unset), re-read when the file changes (see WatchedFile: a
+    file that became unreadable keeps the last good names, so a half-written file never renames
+    everything back to ids; one unreadable at start fails fast)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._stamp: tuple[float, int] | None = None
-        self._names = Names()
-        if path is not None:
-            self._stamp = self._stat()
-            self._names = read_names(path)
-
-    def _stat(self) -> tuple[float, int] | None:
-        assert self.path is not None
-        try:
-            info = self.path.stat()
-        except OSError:
-            return None
-        return (info.st_mtime, info.st_size)
+        self._file = None if path is None else WatchedFile(path, read_names)
 
     def current(self) -> Names:
-        if self.path is None:
-            return self._names
-        stamp = self._stat()
-        if stamp is not None and stamp != self._stamp:
-            try:
-                self._names = read_names(self.path)
-                self._stamp = stamp
-                log.info(
-                    "reference names reloaded",
-                    extra={
-                        "path": str(self.path),
-                        "plans": len(self._names.plans),
-                        "regions": len(self._names.regions),
-                    },
-                )
-            except ReferenceFileError as error:
-                log.warning("reference file unreadable; keeping the previous names", extra={"error": str(error)})
-        return self._names
+        if self._file is None:
+            return Names()
+        if self._file.refresh():
+            names = self._file.value
+            log.info("reference names reloaded", extra={"plans": len(names.plans), "regions": len(names.regions)})
+        return self._file.value
