@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from platform_common.avro_codec import SchemaCatalog
 from platform_common.config import Settings
 from platform_common.health import HealthCheck
-from platform_common.kafka import make_consumer
+from platform_common.kafka import close_consumer, make_consumer
 from platform_common.s3 import ensure_bucket, s3_client
 from sinks.lake import metrics
 from sinks.lake.batch import BatchLimits, PartitionBuffer
@@ -112,7 +112,7 @@ class LakeSink:
                         task.cancel()  # only after the deadline: the next owner finds what got written
                     await asyncio.gather(*self._in_flight, return_exceptions=True)
         finally:
-            consumer.close()
+            close_consumer(consumer)
         log.info("lake sink stopped", extra={"objects_written": self.stats.objects_written})
 
     @property

@@ -23,7 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 import schemas
 from platform_common.avro_codec import UndecodableEvent
 from platform_common.config import Settings
-from platform_common.kafka import make_consumer
+from platform_common.kafka import close_consumer, make_consumer
 from platform_common.logging import trace_ids_field, traced
 from platform_common.metrics import serve_metrics
 from platform_common.postgres import Role, connect
@@ -122,7 +122,7 @@ class WarehouseSink:
             finally:
                 if server is not None:
                     server.shutdown()
-                consumer.close()
+                close_consumer(consumer)
                 self._probe.close()
         self._report.seconds = time.monotonic() - started
         return self._report
