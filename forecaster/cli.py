@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forecaster.engine import EngineOptions, fit_forecast
 from forecaster.models import CANDIDATES
 from forecaster.warehouse import DEFAULT_METRICS
 
@@ -90,6 +89,8 @@ def file_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Forecast every series of a CSV the same way the warehouse job does."""
+    from forecaster.engine import EngineOptions, fit_forecast
+
     try:
         frame = pl.read_csv(path, try_parse_dates=True)
         with _progress(3, quiet) as note:

@@ -5,13 +5,16 @@ subscription state and MRR movements), one transaction per batch including the c
 orchestration (rebuilds, FX loads) and the tests call.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
+from platform_common.lazy import lazy_exports
 from sinks.warehouse.cli import warehouse_sink_cli
-from sinks.warehouse.consumer import RunReport, WarehouseSink
-from sinks.warehouse.maintenance import load_fx, read_fx_file, rebuild, refresh, reset_for_rebuild
-from sinks.warehouse.settings import DEMO_FX_RATES, MrrRules, WarehouseSinkSettings, warehouse_settings
-from sinks.warehouse.store import SinkAlreadyRunning
+
+if TYPE_CHECKING:
+    from sinks.warehouse.consumer import RunReport, WarehouseSink
+    from sinks.warehouse.maintenance import load_fx, read_fx_file, rebuild, refresh, reset_for_rebuild
+    from sinks.warehouse.settings import DEMO_FX_RATES, MrrRules, WarehouseSinkSettings, warehouse_settings
+    from sinks.warehouse.store import SinkAlreadyRunning
 
 __all__ = [
     "DEMO_FX_RATES",
@@ -28,3 +31,21 @@ __all__ = [
     "warehouse_settings",
     "warehouse_sink_cli",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "RunReport": "sinks.warehouse.consumer",
+        "WarehouseSink": "sinks.warehouse.consumer",
+        "load_fx": "sinks.warehouse.maintenance",
+        "read_fx_file": "sinks.warehouse.maintenance",
+        "rebuild": "sinks.warehouse.maintenance",
+        "refresh": "sinks.warehouse.maintenance",
+        "reset_for_rebuild": "sinks.warehouse.maintenance",
+        "DEMO_FX_RATES": "sinks.warehouse.settings",
+        "MrrRules": "sinks.warehouse.settings",
+        "WarehouseSinkSettings": "sinks.warehouse.settings",
+        "warehouse_settings": "sinks.warehouse.settings",
+        "SinkAlreadyRunning": "sinks.warehouse.store",
+    },
+)
