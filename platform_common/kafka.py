@@ -65,11 +65,11 @@ def make_consumer(group_id: str, settings: Settings | None = None, **overrides: 
 
 
 def close_consumer(consumer: Consumer) -> None:
-    """Close a group consumer without the hang librdkafka's close() has in one state.
+    """Close a group consumer without the hang `Consumer.close()` has in one state.
 
     When a join has completed but its assignment is still queued for the application (one poll
-    away; a worker stopped during its first second is the usual case), `close()` blocks forever,
-    holding the GIL (confluent-kafka 2.13 to 2.16, static and dynamic members alike). Leaving
+    away; a sink stopped during its first second is the usual case), `close()` blocks forever,
+    holding the GIL (seen with confluent-kafka 2.13 to 2.16, static and dynamic members alike). Leaving
     the subscription and serving the queue first hands over and revokes that assignment, so
     close() has nothing to wait for. A message the serving poll returns is dropped: nothing
     past the committed offsets is lost by that, its partition's next owner reads it again.
