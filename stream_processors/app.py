@@ -19,7 +19,6 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from platform_common.config import Settings
-from platform_common.topics import TopicSpec
 from stream_processors import metrics
 from stream_processors.fetch import batching_consumer
 from stream_processors.runtime import StreamRuntime
@@ -31,10 +30,6 @@ from stream_processors.tables import ChangelogTable, add_table
 class StreamApp:
     app: faust.App
     runtime: StreamRuntime
-    internal_topics: list[TopicSpec]
-    """Faust's own topics (ticks, changelogs), created before the worker joins its group: Faust
-    declares them itself, but a topic created while the group forms can be missing from the
-    metadata the first assignment uses, leaving its partitions unassigned until a later rebalance."""
 
 
 def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
@@ -116,14 +111,8 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
     )
     setattr(app.transport, "Consumer", consumer_class)  # noqa: B010
 
-    ticks_retention_s = 3600.0
     ticks = app.topic(
-        runtime.ticks_topic,
-        partitions=partitions,
-        internal=True,
-        retention=ticks_retention_s,
-        key_type=bytes,
-        value_type=bytes,
+        runtime.ticks_topic, partitions=partitions, internal=True, retention=3600.0, key_type=bytes, value_type=bytes
     )
 
     async def tick(stream_: faust.StreamT[bytes]) -> None:
@@ -154,9 +143,4 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
 
     app.page("/health", name="health")(health_page)
     app.page("/metrics", name="metrics")(metrics_page)
-    internal_topics = [
-        TopicSpec(runtime.ticks_topic, partitions, int(ticks_retention_s * 1000)),
-        TopicSpec(seen.changelog_topic_name, partitions, int(retention_s * 1000)),
-        TopicSpec(state.changelog_topic_name, partitions, -1, cleanup_policy="compact"),
-    ]
-    return StreamApp(app, runtime, internal_topics)
+    return StreamApp(app, runtime)

@@ -14,7 +14,8 @@ At-least-once is unchanged: a message is tracked as unacked when it is handed ov
 only after `handler` returned it (its outputs handed to the producer, which Faust flushes
 before it commits). A batch fetched before a rebalance (generation changed, or flow control
 suspended while it waited) is dropped unacked: Faust seeks the kept partitions back to their
-committed offsets when the rebalance completes, so those messages are fetched again.
+committed offsets when the rebalance completes, and the drop seeks there again itself (its
+read offsets may have moved past the batch after Faust's seek), so they are fetched again.
 """
 
 from __future__ import annotations
@@ -120,8 +121,16 @@ def batching_consumer(
         async def _hand_over(self, batch: list[Message], generation: int) -> None:
             app = self.transport.app
             await app.flow_control.acquire()  # suspended during a rebalance; nothing tracked yet
-            if app.consumer_generation_id != generation or self.should_stop:
-                return  # fetched before a rebalance: re-fetched from the committed offsets
+            if self.should_stop:
+                return
+            if app.consumer_generation_id != generation:
+                # Fetched before a rebalance: dropped, and read again from the committed offsets.
+                # Faust seeks there when the rebalance completes, but the drain loop may already
+                # have moved the read offsets past this batch after that seek (messages fetched
+                # before it were still coming out of getmany); the partitions' next messages
+                # would then look like a gap, which counts as acked, and these would be lost.
+                await _refetch(self, batch)
+                return
             for message in batch:
                 self.track_message(message)
             lag.handed_over(batch)
@@ -134,3 +143,13 @@ def batching_consumer(
                 unacked.discard(message)
 
     return cast(type[Consumer], BatchingConsumer)
+
+
+async def _refetch(consumer: Any, batch: Sequence[Message]) -> None:
+    """Seek the dropped batch's partitions that are still assigned to their committed offsets
+    (the start when nothing is committed yet), as Faust's post-rebalance seek does, but only
+    these: the changelog partitions may be in the middle of their recovery."""
+    assigned = consumer.assignment()
+    for tp in sorted({message.tp for message in batch}):
+        if tp in assigned:
+            await consumer.seek(tp, consumer._committed_offset.get(tp) or 0)
