@@ -1,13 +1,13 @@
 """The Faust application: raw topics in; clean topics, quarantine and state changelogs out.
 
 The raw topics' messages reach the runtime a fetch at a time (`fetch.BatchingConsumer`, which
-bypasses Faust's per-message stream path; an agent still subscribes them, so assignment, acks
-and co-partitioning are Faust's); each goes to the pure `EventProcessor` and the results go per
-source partition to `PartitionWriter`. A timer
-reloads reference data, expires the de-dup window and, for partitions holding parked messages
-whose grace window ended, sends a tick to `<app id>-ticks`; a second agent decides those parked
-messages when the tick arrives. Agents and timer share one lock, so state is never touched by
-two of them at once. Another timer refreshes the consumer-lag gauge (`lag`).
+bypasses Faust's per-message stream path; agents still subscribe the topics, so assignment,
+acks and co-partitioning are Faust's); each goes to the pure `EventProcessor` and the results
+go per source partition to `PartitionWriter`. A timer reloads reference data, expires the
+de-dup window and, for partitions holding parked messages whose grace window ended, sends a
+tick to `<app id>-ticks`; the tick comes back through the same batches and decides those parked
+messages. Batches and timer share one lock, so state is never touched by two of them at once.
+Another timer refreshes the consumer-lag gauge (`lag`).
 `/health` and `/metrics` are pages of Faust's own web server.
 """
 
@@ -19,17 +19,25 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from platform_common.config import Settings
+from platform_common.topics import TopicSpec
 from stream_processors import metrics
 from stream_processors.fetch import batching_consumer
 from stream_processors.runtime import StreamRuntime
 from stream_processors.settings import StreamSettings, faust_app_id
 from stream_processors.tables import ChangelogTable, add_table
 
+TICKS_RETENTION_S = 3600.0
+
 
 @dataclass
 class StreamApp:
     app: faust.App
     runtime: StreamRuntime
+    ticks_topic: TopicSpec
+    """Created before the worker joins its group. Faust would declare it itself, but while the
+    group forms; an assignment computed from metadata that lacks it leaves its partitions
+    unassigned until some later rebalance (up to the 5-minute metadata refresh), and parked
+    messages would wait that long for their decision."""
 
 
 def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
@@ -91,18 +99,27 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
     runtime.seen_changelog = seen.changelog_topic_name
     runtime.state_changelog = state.changelog_topic_name
     source = app.topic(*runtime.family_by_topic, key_type=bytes, value_type=bytes)
+    ticks = app.topic(
+        runtime.ticks_topic,
+        partitions=partitions,
+        internal=True,
+        retention=TICKS_RETENTION_S,
+        key_type=bytes,
+        value_type=bytes,
+    )
     metrics.initialise()
 
-    async def process(stream_: faust.StreamT[bytes]) -> None:
-        # Subscribes the raw topics (assignment, acks, co-partitioning with the tables); their
+    async def subscribe(stream_: faust.StreamT[bytes]) -> None:
+        # Subscribes its topics (assignment, acks, co-partitioning with the tables); their
         # messages never reach it: `BatchingConsumer` hands them to the runtime a fetch at a time.
         async for _ in stream_:  # pragma: no cover
-            raise RuntimeError("raw message on the per-message path")
+            raise RuntimeError("message on the per-message path")
 
-    app.agent(source, name=f"{app_id}.process")(process)
+    app.agent(source, name=f"{app_id}.process")(subscribe)
+    app.agent(ticks, name=f"{app_id}.ticks")(subscribe)
     # An instance attribute: this app's consumer only; the transport resolves its loop lazily.
     consumer_class = batching_consumer(
-        runtime.family_by_topic,
+        [*runtime.family_by_topic, runtime.ticks_topic],
         runtime.handle_messages,
         runtime.lag,
         stream.batch_max,
@@ -110,17 +127,6 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
         lambda: runtime.writer.delivery_error,
     )
     setattr(app.transport, "Consumer", consumer_class)  # noqa: B010
-
-    ticks = app.topic(
-        runtime.ticks_topic, partitions=partitions, internal=True, retention=3600.0, key_type=bytes, value_type=bytes
-    )
-
-    async def tick(stream_: faust.StreamT[bytes]) -> None:
-        batches = stream_.take_events(100, within=stream.batch_within_s)  # type: ignore[attr-defined]
-        async for events in batches:
-            await runtime.handle_ticks(events)
-
-    app.agent(ticks, name=f"{app_id}.ticks")(tick)
 
     async def housekeeping() -> None:
         await runtime.housekeeping()
@@ -143,4 +149,5 @@ def build_app(settings: Settings, stream: StreamSettings) -> StreamApp:
 
     app.page("/health", name="health")(health_page)
     app.page("/metrics", name="metrics")(metrics_page)
-    return StreamApp(app, runtime)
+    ticks_spec = TopicSpec(runtime.ticks_topic, partitions, int(TICKS_RETENTION_S * 1000))
+    return StreamApp(app, runtime, ticks_spec)

@@ -8,7 +8,7 @@ the worker's time). `BatchingConsumer` keeps Faust for everything it is needed f
 membership, co-partitioned assignment, changelog recovery, flow control, offset commits after
 the producer flush) and only changes the drain loop: messages of the raw topics go to `handler`
 as one list per batch (up to `max_batch`, gathered for at most `within_s`); any other topic
-(changelogs, ticks) still takes Faust's per-message path.
+(the changelogs, during recovery) still takes Faust's per-message path.
 
 At-least-once is unchanged: a message is tracked as unacked when it is handed over and acked
 only after `handler` returned it (its outputs handed to the producer, which Faust flushes

@@ -16,7 +16,7 @@ from typing import Any
 
 import faust
 from confluent_kafka import Producer
-from faust.types import TP, EventT, Message
+from faust.types import TP, Message
 
 import schemas
 from platform_common.config import Settings
@@ -114,7 +114,15 @@ class StreamRuntime:
 
     # -- processing ---------------------------------------------------------------------------
     async def handle_messages(self, messages: Sequence[Message]) -> list[Message]:
-        """Process one fetch of raw messages; returns those processed (the caller acks them)."""
+        """Process one fetch of raw messages and ticks; returns those processed (the caller acks
+        them).
+
+        A tick (a message on `<app id>-ticks`, partition p) decides the parked messages of
+        partition p whose grace window ended. Being a Kafka message on p's number, its outputs
+        join p's transaction and are committed with its offset, exactly like a raw message's
+        (written from the timer instead, they would sit in a transaction that nothing commits
+        while the partition is idle).
+        """
         started = time.perf_counter()
         done: list[Message] = []
         async with self.lock:
@@ -122,11 +130,19 @@ class StreamRuntime:
             now_us = now_micros()
             records: dict[int, list[OutRecord]] = defaultdict(list)
             owned = self.owned
+            ticked: set[int] = set()
+            family_by_topic = self.family_by_topic
             for message in messages:
                 if owned is not None and message.partition not in owned:
                     continue  # fetched before a rebalance took the partition away: its new owner has it
+                done.append(message)
+                records.setdefault(message.partition, [])
+                family = family_by_topic.get(message.topic)
+                if family is None:  # a tick
+                    ticked.add(message.partition)
+                    continue
                 raw = RawEvent(
-                    self.family_by_topic[message.topic],
+                    family,
                     message.topic,
                     message.partition,
                     message.offset,
@@ -136,8 +152,8 @@ class StreamRuntime:
                     _headers(message.headers),
                 )
                 self._collect(self.processor.process(raw, now_us), now_us, records)
-                records.setdefault(message.partition, [])
-                done.append(message)
+            for partition in sorted(ticked & set(self.processor.partitions)):
+                self._collect(self.processor.expire_parked(partition, now_us), now_us, records)
             await self._write(records, now_us)
         self.batches += 1
         self.last_batch_at = time.time()
@@ -165,23 +181,6 @@ class StreamRuntime:
             self._progress_at = time.monotonic()
             log.info("progress", extra={**fields, "events_since_last": self._progress_events})
             self._progress_events = 0
-
-    async def handle_ticks(self, events: Sequence[EventT[Any]]) -> None:
-        """Decide parked messages whose grace window ended, on the partitions the ticks name.
-
-        A tick is a Kafka message on the partition's own number, so its outputs join that
-        partition's transaction and are committed with the tick's offset, exactly like the
-        outputs of raw messages. (Writing them from the timer instead would leave them in a
-        transaction that nothing commits while the partition is idle.)
-        """
-        async with self.lock:
-            self._reload_reference()
-            now_us = now_micros()
-            records: dict[int, list[OutRecord]] = defaultdict(list)
-            for partition in sorted({event.message.partition for event in events}):
-                if partition in self.processor.partitions and (self.owned is None or partition in self.owned):
-                    self._collect(self.processor.expire_parked(partition, now_us), now_us, records)
-            await self._write(records, now_us)
 
     async def housekeeping(self) -> None:
         """Tick partitions with expired parked messages, reload reference data, sweep, gauges."""

@@ -13,7 +13,7 @@ import logging
 import faust
 
 from platform_common.config import Settings
-from platform_common.kafka import make_admin
+from platform_common.kafka import ensure_topics, make_admin
 from platform_common.logging import configure_logging
 from platform_common.topics import Family, clean_topic, quarantine_topic, raw_topic
 from stream_processors.app import build_app
@@ -55,6 +55,7 @@ def run_worker(settings: Settings, stream: StreamSettings) -> None:
     preflight(settings)
     stream.data_dir.mkdir(parents=True, exist_ok=True)
     stream_app = build_app(settings, stream)
+    ensure_topics([stream_app.ticks_topic], settings)
     log.info(
         "stream worker starting",
         extra={
