@@ -104,6 +104,11 @@ class EventProcessor:
             state = self.partitions[partition] = PartitionState(self.config.dedupe_retention_us)
         return state
 
+    def next_offset(self, family: Family, partition: int) -> int:
+        """The raw offset after the last message of `family` counted on `partition` (durable)."""
+        state = self.partitions.get(partition)
+        return 0 if state is None else state.counts[family].next_offset
+
     def retain(self, partitions: set[int]) -> None:
         """Forget partitions this worker no longer owns (they are restored elsewhere)."""
         for partition in set(self.partitions) - partitions:

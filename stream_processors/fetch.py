@@ -13,14 +13,16 @@ as one list per batch (up to `max_batch`, gathered for at most `within_s`); any 
 At-least-once is unchanged: a message is tracked as unacked when it is handed over and acked
 only after `handler` returned it (its outputs handed to the producer, which Faust flushes
 before it commits). A batch fetched before a rebalance (generation changed, or flow control
-suspended while it waited) is dropped unacked: Faust seeks the kept partitions back to their
-committed offsets when the rebalance completes, and the drop seeks there again itself (its
-read offsets may have moved past the batch after Faust's seek), so they are fetched again.
+suspended while it waited) is dropped unacked, and its partitions that are still assigned are
+sought back to the batch's first offset on each, so they are fetched again. (That the handler
+never skips a message for good, whatever the fetch delivers, is the runtime's check: see
+`StreamRuntime.handle_messages`.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, cast
@@ -29,6 +31,8 @@ from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
 
 from stream_processors.lag import LagTracker
+
+log = logging.getLogger(__name__)
 
 # handler(messages) -> the messages it processed (to ack); it skips partitions it does not own
 BatchHandler = Callable[[Sequence[Message]], Awaitable[Sequence[Message]]]
@@ -124,11 +128,9 @@ def batching_consumer(
             if self.should_stop:
                 return
             if app.consumer_generation_id != generation:
-                # Fetched before a rebalance: dropped, and read again from the committed offsets.
-                # Faust seeks there when the rebalance completes, but the drain loop may already
-                # have moved the read offsets past this batch after that seek (messages fetched
-                # before it were still coming out of getmany); the partitions' next messages
-                # would then look like a gap, which counts as acked, and these would be lost.
+                # Fetched before a rebalance: dropped and read again. Faust seeks to the committed
+                # offsets when the rebalance completes, but the drain loop may have moved the
+                # read offsets past this batch since; messages below them would be skipped.
                 await _refetch(self, batch)
                 return
             for message in batch:
@@ -146,10 +148,19 @@ def batching_consumer(
 
 
 async def _refetch(consumer: Any, batch: Sequence[Message]) -> None:
-    """Seek the dropped batch's partitions that are still assigned to their committed offsets
-    (the start when nothing is committed yet), as Faust's post-rebalance seek does, but only
-    these: the changelog partitions may be in the middle of their recovery."""
+    """Seek each still-assigned partition of a dropped batch to the batch's first offset on it.
+
+    Not to the committed offset: during a rebalance Faust has forgotten it (it is read back at
+    the end of the recovery, which seeks every partition there itself), and 0 instead would
+    re-read the whole partition. Every message before the batch was handed over already.
+    Only these partitions: the changelog partitions may be in the middle of their recovery."""
     assigned = consumer.assignment()
-    for tp in sorted({message.tp for message in batch}):
+    first: dict[TP, int] = {}
+    for message in batch:
+        first[message.tp] = min(message.offset, first.get(message.tp, message.offset))
+    sought = {}
+    for tp, offset in sorted(first.items()):
         if tp in assigned:
-            await consumer.seek(tp, consumer._committed_offset.get(tp) or 0)
+            await consumer.seek(tp, offset)
+            sought[f"{tp.topic}/{tp.partition}"] = offset
+    log.info("batch fetched before a rebalance dropped; reading it again", extra={"from": sought})

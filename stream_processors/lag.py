@@ -74,7 +74,7 @@ class LagTracker:
         if high is None:
             return None  # no fetch response for it yet
         committed = consumer._committed_offset.get(tp)
-        position = _fetch_position(consumer, tp)
+        position = fetch_position(consumer, tp)
         last = self.last_handed.get(tp)
         if committed is None:  # nothing committed yet since the assignment: how far the fetch got
             known = [value for value in (position, None if last is None else last + 1) if value is not None]
@@ -88,7 +88,7 @@ class LagTracker:
         return max(0, int(high) - int(consumed))
 
 
-def _fetch_position(consumer: Any, tp: TP) -> int | None:
+def fetch_position(consumer: Any, tp: TP) -> int | None:
     """aiokafka's position for `tp` (next offset it will return), or None if unknown.
 
     Read from aiokafka's subscription state: its `position()` is a coroutine on the consumer

@@ -12,7 +12,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import faust
 from confluent_kafka import Producer
@@ -28,7 +28,8 @@ from stream_processors import metrics
 from stream_processors.codec import EventCodec
 from stream_processors.contract import ContractChecker
 from stream_processors.core import EventProcessor, Outcome, ProcessorConfig, RawEvent
-from stream_processors.lag import LagTracker
+from stream_processors.lag import LagTracker, fetch_position
+from stream_processors.offsets import OffsetGuard
 from stream_processors.output import OutRecord, PartitionNotOwned, PartitionWriter
 from stream_processors.quarantine import (
     clean_headers,
@@ -39,6 +40,7 @@ from stream_processors.quarantine import (
 )
 from stream_processors.reference import ReferenceSource
 from stream_processors.settings import StreamSettings, faust_app_id
+from stream_processors.watchdog import PositionWatch, stalled_recovery
 
 log = logging.getLogger(__name__)
 MICROS_PER_SECOND = 1_000_000
@@ -87,6 +89,8 @@ class StreamRuntime:
         self._blob_number = 0
         self._swept_at = time.monotonic()
         self.lag = LagTracker(self.family_by_topic)
+        self.offset_guard = OffsetGuard()
+        self.position_watch = PositionWatch()
         self._progress_at = time.monotonic()
         self._progress_events = 0
 
@@ -102,6 +106,7 @@ class StreamRuntime:
         owned = {tp.partition for tp in assigned if tp.topic in raw}
         fresh = {tp.partition for tp in newly_assigned if tp.topic in raw}
         self.owned = owned
+        self.offset_guard.forget({tp for tp in assigned if tp.topic in raw})
         self.processor.retain(owned - fresh)
         log.info("rebalance: state kept %s, rebuilt %s", sorted(owned - fresh), sorted(fresh))
 
@@ -117,6 +122,8 @@ class StreamRuntime:
         """Process one fetch of raw messages and ticks; returns those processed (the caller acks
         them).
 
+        A raw message past its partition's durable `next_offset` is not processed: the ones in
+        between never were, so the partition is read again from there (`offsets.OffsetGuard`).
         A tick (a message on `<app id>-ticks`, partition p) decides the parked messages of
         partition p whose grace window ended. Being a Kafka message on p's number, its outputs
         join p's transaction and are committed with its offset, exactly like a raw message's
@@ -131,15 +138,24 @@ class StreamRuntime:
             records: dict[int, list[OutRecord]] = defaultdict(list)
             owned = self.owned
             ticked: set[int] = set()
+            reread: dict[TP, int] = {}
             family_by_topic = self.family_by_topic
+            processor = self.processor
             for message in messages:
                 if owned is not None and message.partition not in owned:
                     continue  # fetched before a rebalance took the partition away: its new owner has it
-                done.append(message)
-                records.setdefault(message.partition, [])
                 family = family_by_topic.get(message.topic)
                 if family is None:  # a tick
                     ticked.add(message.partition)
+                    records.setdefault(message.partition, [])
+                    done.append(message)
+                    continue
+                tp = message.tp
+                if tp in reread:
+                    continue
+                restart = self.offset_guard.admit(tp, message.offset, processor.next_offset(family, message.partition))
+                if restart is not None:
+                    reread[tp] = restart
                     continue
                 raw = RawEvent(
                     family,
@@ -151,10 +167,14 @@ class StreamRuntime:
                     int(message.timestamp * 1000),
                     _headers(message.headers),
                 )
-                self._collect(self.processor.process(raw, now_us), now_us, records)
-            for partition in sorted(ticked & set(self.processor.partitions)):
-                self._collect(self.processor.expire_parked(partition, now_us), now_us, records)
+                self._collect(processor.process(raw, now_us), now_us, records)
+                records.setdefault(message.partition, [])
+                done.append(message)
+            for partition in sorted(ticked & set(processor.partitions)):
+                self._collect(processor.expire_parked(partition, now_us), now_us, records)
             await self._write(records, now_us)
+            for tp, offset in sorted(reread.items()):
+                await self.app.consumer.seek(tp, offset)
         self.batches += 1
         self.last_batch_at = time.time()
         elapsed = time.perf_counter() - started
@@ -183,14 +203,27 @@ class StreamRuntime:
             self._progress_events = 0
 
     async def housekeeping(self) -> None:
-        """Tick partitions with expired parked messages, reload reference data, sweep, gauges."""
+        """Tick partitions with expired parked messages, reload reference data, sweep, gauges;
+        and re-read what the fetch consumed but never delivered (see `watchdog`)."""
         async with self.lock:
             self._reload_reference()
+            consumer = self.app.consumer
+            stalled = stalled_recovery(cast(Any, self.app.tables).recovery)  # Faust internal, see watchdog
+            if stalled:
+                log.warning("table recovery stalled: reading its changelogs again", extra={"from": _named(stalled)})
+                await consumer.seek_wait(stalled)
             if self.app.rebalancing or self.app.in_recovery:
                 return
+            owned_tps = [tp for tp in self.app.assignor.assigned_actives() if tp.topic in self.family_by_topic]
+            next_offsets = {
+                tp: self.processor.next_offset(self.family_by_topic[tp.topic], tp.partition) for tp in owned_tps
+            }
+            stuck = self.position_watch.check({tp: fetch_position(consumer, tp) for tp in owned_tps}, next_offsets)
+            if stuck:
+                await consumer.seek_wait(stuck)
             now_us = now_micros()
             grace = self.processor.config.subscription_grace_us
-            owned = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic in self.family_by_topic}
+            owned = {tp.partition for tp in owned_tps}
             for partition in sorted(owned & set(self.processor.partitions)):
                 parked = self.processor.partitions[partition].parked.values()
                 if any(event.first_seen_us + grace <= now_us for event in parked):
@@ -261,6 +294,10 @@ class StreamRuntime:
                 raise RuntimeError("reference data not loaded")
 
         return run_checks([("worker", worker_running), ("reference_data", reference_loaded)])
+
+
+def _named(offsets: Mapping[TP, int]) -> dict[str, int]:
+    return {f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()}
 
 
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:

@@ -232,5 +232,37 @@ def durable_counts(settings: Settings, app_id: str) -> dict[str, dict[str, int]]
     return totals
 
 
+def partition_report(settings: Settings, app_id: str) -> dict[str, dict[str, int]]:
+    """Per raw partition: messages on it, the worker's latest durable raw count and next offset,
+    and the group's committed offset; a failure message with this says where events went missing."""
+    topic = f"{settings.kafka.topic_prefix}{app_id}-state-changelog"
+    latest: dict[str, dict[str, Any]] = {}
+    for output in read_all(settings, [topic]):
+        if output.key is not None and output.key.startswith(b"n|"):
+            latest[output.key.decode()[2:]] = json.loads(output.value or b"{}")
+    group = f"{settings.kafka.topic_prefix}{app_id}"  # the Faust app id (see faust_app_id)
+    consumer = make_consumer(group, settings, **{"enable.auto.commit": False})  # never joins: reads commits
+    try:
+        report: dict[str, dict[str, int]] = {}
+        for family in Family:
+            name = raw_topic(family, settings.kafka.topic_prefix)
+            partitions = len(make_admin(settings).list_topics(name, timeout=10).topics[name].partitions)
+            committed = consumer.committed([TopicPartition(name, p) for p in range(partitions)], timeout=10)
+            for tp in committed:
+                _, end = consumer.get_watermark_offsets(tp, timeout=10)
+                if end == 0:
+                    continue
+                counts = latest.get(f"{family.value}|{tp.partition}", {})
+                report[f"{family.value}/{tp.partition}"] = {
+                    "end": end,
+                    "raw": counts.get("raw", -1),
+                    "next_offset": counts.get("next_offset", -1),
+                    "committed": tp.offset,
+                }
+        return report
+    finally:
+        consumer.close()
+
+
 def _headers(headers: Any) -> dict[str, bytes]:
     return {str(name): bytes(value or b"") for name, value in headers or []}

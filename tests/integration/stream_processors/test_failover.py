@@ -29,6 +29,7 @@ from tests.integration.stream_processors.helpers import (
     durable_counts,
     module_topics,
     outputs,
+    partition_report,
     produce,
     start_worker,
     wait_for,
@@ -127,7 +128,11 @@ def test_sigkill_of_one_of_two_workers_loses_nothing_and_doubles_nothing(topics:
             counts = wait_for(finished, timeout_s=120, every_s=1.0)
         except TimeoutError:
             metrics = {k: v for k, v in survivor.metrics().items() if v and ("raw" in k or "owned" in k)}
-            pytest.fail(f"not done: {seen[-1:]} of {len(messages)}; survivor {metrics}:\n{survivor.tail(60)}")
+            report = partition_report(topics, app_id)
+            pytest.fail(
+                f"not done: {seen[-1:]} of {len(messages)}; by partition {report}; survivor {metrics}:\n"
+                f"{survivor.tail(60)}"
+            )
     finally:
         survivor.stop()
         victim.stop()
