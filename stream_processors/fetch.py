@@ -31,6 +31,7 @@ from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
 
 from stream_processors.lag import LagTracker
+from stream_processors.offsets import named
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +159,8 @@ async def _refetch(consumer: Any, batch: Sequence[Message]) -> None:
     first: dict[TP, int] = {}
     for message in batch:
         first[message.tp] = min(message.offset, first.get(message.tp, message.offset))
-    sought = {}
-    for tp, offset in sorted(first.items()):
-        if tp in assigned:
-            await consumer.seek(tp, offset)
-            sought[f"{tp.topic}/{tp.partition}"] = offset
-    log.info("batch fetched before a rebalance dropped; reading it again", extra={"from": sought})
+    sought = {tp: offset for tp, offset in sorted(first.items()) if tp in assigned}
+    for tp, offset in sought.items():
+        await consumer.seek(tp, offset)
+    if sought:
+        log.info("batch fetched before a rebalance dropped; reading it again", extra={"from": named(sought)})

@@ -17,6 +17,7 @@ when the re-read from `next_offset` brings the same offset first again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from faust.types import TP
 
@@ -53,3 +54,8 @@ class OffsetGuard:
 
 def _name(tp: TP) -> str:
     return f"{tp.topic}/{tp.partition}"
+
+
+def named(offsets: Mapping[TP, int]) -> dict[str, int]:
+    """Offsets by `topic/partition`, for log fields."""
+    return {_name(tp): offset for tp, offset in offsets.items()}

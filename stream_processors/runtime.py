@@ -29,7 +29,7 @@ from stream_processors.codec import EventCodec
 from stream_processors.contract import ContractChecker
 from stream_processors.core import EventProcessor, Outcome, ProcessorConfig, RawEvent
 from stream_processors.lag import LagTracker, fetch_position
-from stream_processors.offsets import OffsetGuard
+from stream_processors.offsets import OffsetGuard, named
 from stream_processors.output import OutRecord, PartitionNotOwned, PartitionWriter
 from stream_processors.quarantine import (
     clean_headers,
@@ -139,6 +139,7 @@ class StreamRuntime:
             owned = self.owned
             ticked: set[int] = set()
             reread: dict[TP, int] = {}
+            previous: dict[TP, int] = {}  # last offset processed in this batch, per partition
             family_by_topic = self.family_by_topic
             processor = self.processor
             for message in messages:
@@ -153,10 +154,13 @@ class StreamRuntime:
                 tp = message.tp
                 if tp in reread:
                     continue
-                restart = self.offset_guard.admit(tp, message.offset, processor.next_offset(family, message.partition))
-                if restart is not None:
-                    reread[tp] = restart
-                    continue
+                if previous.get(tp, -2) + 1 != message.offset:  # the batch's successor needs no check
+                    next_offset = processor.next_offset(family, message.partition)
+                    restart = self.offset_guard.admit(tp, message.offset, next_offset)
+                    if restart is not None:
+                        reread[tp] = restart
+                        continue
+                previous[tp] = message.offset
                 raw = RawEvent(
                     family,
                     message.topic,
@@ -210,7 +214,7 @@ class StreamRuntime:
             consumer = self.app.consumer
             stalled = stalled_recovery(cast(Any, self.app.tables).recovery)  # Faust internal, see watchdog
             if stalled:
-                log.warning("table recovery stalled: reading its changelogs again", extra={"from": _named(stalled)})
+                log.warning("table recovery stalled: reading its changelogs again", extra={"from": named(stalled)})
                 await consumer.seek_wait(stalled)
             if self.app.rebalancing or self.app.in_recovery:
                 return
@@ -294,10 +298,6 @@ class StreamRuntime:
                 raise RuntimeError("reference data not loaded")
 
         return run_checks([("worker", worker_running), ("reference_data", reference_loaded)])
-
-
-def _named(offsets: Mapping[TP, int]) -> dict[str, int]:
-    return {f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()}
 
 
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:

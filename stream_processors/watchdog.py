@@ -27,6 +27,8 @@ from typing import Any
 
 from faust.types import TP
 
+from stream_processors.offsets import named
+
 log = logging.getLogger(__name__)
 RECOVERY_STALL_S = 10.0
 
@@ -74,9 +76,9 @@ class PositionWatch:
         }
         self._sought.update({tp: behind[tp] for tp in stuck})
         self._last = behind
-        for tp, offset in stuck.items():
+        if stuck:
             log.warning(
                 "raw records consumed but never processed: reading them again",
-                extra={"tp": f"{tp.topic}/{tp.partition}", "position": behind[tp][0], "next_offset": offset},
+                extra={"from": named(stuck), "positions": named({tp: behind[tp][0] for tp in stuck})},
             )
         return stuck

@@ -214,17 +214,21 @@ def wait_for(check: Callable[[], Any], timeout_s: float = 60.0, every_s: float =
     raise TimeoutError(f"condition not met after {timeout_s}s (last: {last!r})")
 
 
+def _latest_counts(settings: Settings, app_id: str) -> dict[str, dict[str, Any]]:
+    """The latest count record per `<family>|<partition>` in the worker's `state` changelog."""
+    topic = f"{settings.kafka.topic_prefix}{app_id}-state-changelog"
+    latest: dict[str, dict[str, Any]] = {}
+    for output in read_all(settings, [topic]):
+        if output.key is not None and output.key.startswith(b"n|") and output.value:
+            latest[output.key.decode()[2:]] = json.loads(output.value)
+    return latest
+
+
 def durable_counts(settings: Settings, app_id: str) -> dict[str, dict[str, int]]:
     """Latest per-partition counts from the worker's `state` changelog, summed per family."""
-    topic = f"{settings.kafka.topic_prefix}{app_id}-state-changelog"
-    latest: dict[bytes, bytes] = {}
-    for output in read_all(settings, [topic]):
-        if output.key is not None and output.key.startswith(b"n|"):
-            latest[output.key] = output.value
     totals: dict[str, dict[str, int]] = {}
-    for key, value in latest.items():
-        family = key.decode().split("|")[1]
-        counts = json.loads(value)
+    for key, counts in _latest_counts(settings, app_id).items():
+        family = key.split("|")[0]
         total = totals.setdefault(family, {"raw": 0, "clean": 0, "duplicate": 0, "parked": 0, "quarantined": 0})
         for name in ("raw", "clean", "duplicate", "parked"):
             total[name] += counts[name]
@@ -235,18 +239,15 @@ def durable_counts(settings: Settings, app_id: str) -> dict[str, dict[str, int]]
 def partition_report(settings: Settings, app_id: str) -> dict[str, dict[str, int]]:
     """Per raw partition: messages on it, the worker's latest durable raw count and next offset,
     and the group's committed offset; a failure message with this says where events went missing."""
-    topic = f"{settings.kafka.topic_prefix}{app_id}-state-changelog"
-    latest: dict[str, dict[str, Any]] = {}
-    for output in read_all(settings, [topic]):
-        if output.key is not None and output.key.startswith(b"n|"):
-            latest[output.key.decode()[2:]] = json.loads(output.value or b"{}")
+    latest = _latest_counts(settings, app_id)
     group = f"{settings.kafka.topic_prefix}{app_id}"  # the Faust app id (see faust_app_id)
     consumer = make_consumer(group, settings, **{"enable.auto.commit": False})  # never joins: reads commits
+    topics = make_admin(settings).list_topics(timeout=10).topics
     try:
         report: dict[str, dict[str, int]] = {}
         for family in Family:
             name = raw_topic(family, settings.kafka.topic_prefix)
-            partitions = len(make_admin(settings).list_topics(name, timeout=10).topics[name].partitions)
+            partitions = len(topics[name].partitions)
             committed = consumer.committed([TopicPartition(name, p) for p in range(partitions)], timeout=10)
             for tp in committed:
                 _, end = consumer.get_watermark_offsets(tp, timeout=10)
