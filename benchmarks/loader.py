@@ -51,7 +51,7 @@ from platform_common.config import Settings, get_settings
 from platform_common.kafka import ensure_standard_topics, ensure_topics, make_admin, make_consumer, make_producer
 from platform_common.topics import Family, TopicSpec, raw_topic
 from producers.loader import load_file
-from producers.loader.run import DEFAULT_PRODUCER_OVERRIDES
+from producers.loader.run import DEFAULT_BATCH_SIZE, DEFAULT_PRODUCER_OVERRIDES
 
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]
 
@@ -138,7 +138,7 @@ def raw_produce(settings: Settings, topic: str, messages: list[Message]) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--workers", type=int, default=0, help="0: the loader's auto choice")
     parser.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="the file's format")
     args = parser.parse_args()

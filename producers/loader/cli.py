@@ -12,7 +12,7 @@ from platform_common.config import get_settings
 from platform_common.topics import Family
 from producers.loader.checkpoint import CheckpointMismatch
 from producers.loader.readers import Format, detect_format, estimate_records
-from producers.loader.run import LoadError, LoadSummary, load_file
+from producers.loader.run import DEFAULT_BATCH_SIZE, LoadError, LoadSummary, load_file
 
 
 def produce(
@@ -22,7 +22,9 @@ def produce(
     rejects: Path | None = typer.Option(None, help="Rejects file (default: FILE.rejects.ndjson)."),
     checkpoint: Path | None = typer.Option(None, help="Checkpoint file (default: FILE.ledgerline-checkpoint)."),
     restart: bool = typer.Option(False, "--restart", help="Ignore the checkpoint and load from the start."),
-    batch_size: int = typer.Option(5000, min=1, help="Records per acknowledged batch (the most a kill re-sends)."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, min=1, help="Records per acknowledged batch (the most a kill re-sends)."
+    ),
     workers: int = typer.Option(
         0,
         min=0,

@@ -19,6 +19,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,10 @@ from producers.loader.fast import FastRows, fast_rows
 from producers.loader.readers import Chunk, SourceRecord, decode, decode_rows
 
 Headers = list[tuple[str, str | bytes | None]]
+# Chunks prepared at once in the loader's own process. Two threads keep both cores of a small
+# machine busy while the main thread produces (the GIL-holding parts are short); measured on
+# 2 CPUs: ~10% more events/s than one thread, ~60 MB more memory.
+PREPARE_THREADS = 2
 
 
 Rows = npt.NDArray[np.int64]
@@ -183,11 +188,11 @@ def prepared_chunks(
 ) -> Generator[Prepared, None, None]:
     """`prepare_chunk` over `chunks` (of at most `chunk_size` records), in order, as batches
     of `batch_size` records (`split`). A bounded amount is prepared ahead (two chunks' worth
-    of batches in a thread; with workers > 1, 2 chunks per worker process), so memory stays
-    flat however large the file is."""
+    of batches from `PREPARE_THREADS` threads; with workers > 1, 2 chunks per worker
+    process), so memory stays flat however large the file is."""
     if workers <= 1:
         per_chunk = -(-(chunk_size or batch_size) // batch_size)
-        yield from _ahead_in_thread(chunks, family, topic, trace_id, batch_size, 2 * per_chunk)
+        yield from _ahead_in_threads(chunks, family, topic, trace_id, batch_size, 2 * per_chunk)
         return
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_ignore_sigint) as pool:
@@ -205,12 +210,14 @@ def prepared_chunks(
 _DONE = object()
 
 
-def _ahead_in_thread(
+def _ahead_in_threads(
     chunks: Iterator[Chunk], family: Family, topic: str, trace_id: str, batch_size: int, ahead: int
 ) -> Generator[Prepared, None, None]:
-    """Read and prepare chunks in a thread, up to `ahead` batches ahead. Parsing, validation
-    and encoding run mostly in Arrow, polars and numpy, which release the GIL, so they overlap
-    with this thread producing and waiting for acknowledgements (and with librdkafka's)."""
+    """Read chunks in a thread and prepare them on `PREPARE_THREADS` threads, handing the
+    batches over in file order, up to `ahead` batches ahead. Parsing, validation and
+    encoding run mostly in Arrow, polars and numpy, which release the GIL, so they overlap
+    with each other, with this thread producing and waiting for acknowledgements, and with
+    librdkafka's threads."""
     ready: queue.Queue[object] = queue.Queue(maxsize=max(2, ahead))
     stop = threading.Event()
 
@@ -223,17 +230,26 @@ def _ahead_in_thread(
                 continue
         return False
 
+    def hand_over(pending: deque[tuple[Chunk, Future[Prepared]]]) -> bool:
+        chunk, future = pending.popleft()
+        return all(put(batch) for batch in split(future.result(), chunk, batch_size))
+
     def work() -> None:
         try:
-            for chunk in chunks:
-                for batch in split(prepare_chunk(chunk, family, topic, trace_id), chunk, batch_size):
-                    if not put(batch):
+            with ThreadPoolExecutor(PREPARE_THREADS, thread_name_prefix="loader-prepare") as pool:
+                pending: deque[tuple[Chunk, Future[Prepared]]] = deque()
+                for chunk in chunks:
+                    pending.append((chunk, pool.submit(prepare_chunk, chunk, family, topic, trace_id)))
+                    if len(pending) >= PREPARE_THREADS and not hand_over(pending):
+                        return
+                while pending:
+                    if not hand_over(pending):
                         return
             put(_DONE)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
             put(error)
 
-    thread = threading.Thread(target=work, name="loader-prepare", daemon=True)
+    thread = threading.Thread(target=work, name="loader-read", daemon=True)
     thread.start()
     try:
         while True:
