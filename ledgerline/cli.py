@@ -91,16 +91,19 @@ def services_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask."))
 
 @app.command("setup")
 def setup() -> None:
-    """Create topics, the lake bucket, warehouse schemas and roles (idempotent)."""
+    """Create topics, the lake bucket, warehouse schemas and roles, FX rates when there are none,
+    the fiscal calendar (idempotent)."""
     from platform_common.bootstrap import set_up_platform
     from producers import ensure_bootstrap_api_key
+    from sinks.warehouse import set_up_warehouse
 
     settings = get_settings()
     report = set_up_platform(settings)
     ensure_bootstrap_api_key(settings)
+    warehouse = set_up_warehouse(settings)
     typer.echo(
         f"topics created: {len(report.topics_created)}; bucket created: {report.bucket_created}; "
-        f"migrations applied: {len(report.migrations_applied)}"
+        f"migrations applied: {len(report.migrations_applied)}; {warehouse.summary()}"
     )
 
 

@@ -115,10 +115,13 @@ def record_ingest(settings: Settings, params: DemoParams, sent: SendReport, data
 def set_up(settings: Settings) -> str:
     from platform_common.bootstrap import set_up_platform
     from producers import ensure_bootstrap_api_key
+    from sinks.warehouse import set_up_warehouse
 
     report = set_up_platform(settings)
     ensure_bootstrap_api_key(settings)
-    return f"{len(report.topics_created)} topics and {len(report.migrations_applied)} migrations new"
+    warehouse = set_up_warehouse(settings)  # FX rates: the demo's EUR and GBP revenue needs them
+    created = f"{len(report.topics_created)} topics and {len(report.migrations_applied)} migrations new"
+    return f"{created}; {warehouse.summary()}"
 
 
 def run_demo(settings: Settings, options: DemoOptions, say: Say) -> DemoResult:

@@ -193,7 +193,22 @@ class WarehouseSinkSettings(BaseModel):
     poll_max_records: int = Field(default=10_000, ge=1, description="Messages fetched per consume() call.")
     reporting_currency: str = Field(default="USD", description="ISO-4217 currency of *_reporting_minor.")
     fx_rates_file: Path = Field(
-        default=DEMO_FX_RATES, description="CSV (currency,reporting_currency,effective_date,rate) for load-fx."
+        default=DEMO_FX_RATES,
+        description=(
+            "CSV (currency,reporting_currency,effective_date,rate) for load-fx; `ledgerline setup` loads it "
+            "when warehouse.fx_rate holds no rate at all (never over rates already loaded). The shipped demo "
+            "rates are not loaded by setup when environment is prod."
+        ),
+    )
+    fiscal_year_start_month: int = Field(
+        default=1,
+        ge=1,
+        le=12,
+        description=(
+            "First month of the fiscal year (1 = calendar year). `ledgerline setup` (re)computes the fiscal "
+            "columns of warehouse.time from it; a fiscal year is named by the calendar year it ends in "
+            "(4: 2026-04-01..2027-03-31 is fiscal 2027, period 1 = April)."
+        ),
     )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=18092, ge=0, le=65535, description="/metrics and /health; 0 disables.")

@@ -11,6 +11,7 @@ from platform_common.lazy import lazy_exports
 from sinks.warehouse.cli import warehouse_sink_cli
 
 if TYPE_CHECKING:
+    from sinks.warehouse.bootstrap import WarehouseSetupReport, set_up_warehouse
     from sinks.warehouse.consumer import RunReport, WarehouseSink
     from sinks.warehouse.maintenance import load_fx, read_fx_file, rebuild, refresh, reset_for_rebuild
     from sinks.warehouse.settings import DEMO_FX_RATES, MrrRules, WarehouseSinkSettings, warehouse_settings
@@ -21,6 +22,7 @@ __all__ = [
     "MrrRules",
     "RunReport",
     "SinkAlreadyRunning",
+    "WarehouseSetupReport",
     "WarehouseSink",
     "WarehouseSinkSettings",
     "load_fx",
@@ -28,6 +30,7 @@ __all__ = [
     "rebuild",
     "refresh",
     "reset_for_rebuild",
+    "set_up_warehouse",
     "warehouse_settings",
     "warehouse_sink_cli",
 ]
@@ -35,6 +38,8 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
+        "WarehouseSetupReport": "sinks.warehouse.bootstrap",
+        "set_up_warehouse": "sinks.warehouse.bootstrap",
         "RunReport": "sinks.warehouse.consumer",
         "WarehouseSink": "sinks.warehouse.consumer",
         "load_fx": "sinks.warehouse.maintenance",

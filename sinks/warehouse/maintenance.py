@@ -96,22 +96,47 @@ def _connect(settings: Settings) -> psycopg.Connection[Any]:
     return connect(Role.WRITER, settings, prepare_threshold=None, options=SESSION_OPTIONS)
 
 
+_INSERT_RATE = (
+    "INSERT INTO warehouse.fx_rate (currency, reporting_currency, effective_date, rate)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (currency, reporting_currency, effective_date)"
+)
+
+
+def _write_rates(
+    conn: psycopg.Connection[Any], rates: list[FxRate], sink: WarehouseSinkSettings, *, overwrite: bool
+) -> dict[str, int]:
+    """Insert (overwrite: upsert) the rates, then re-convert every fact row whose rate changed."""
+    conflict = " DO UPDATE SET rate = excluded.rate" if overwrite else " DO NOTHING"
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            _INSERT_RATE + conflict, [(r.currency, r.reporting_currency, r.effective_date, r.rate) for r in rates]
+        )
+    counts = run_file(conn, "reconvert.sql", {"reporting_currency": sink.reporting_currency})
+    counts["fx_rate"] = len(rates)
+    return counts
+
+
 def load_fx(settings: Settings, path: Path, sink: WarehouseSinkSettings | None = None) -> dict[str, int]:
     """Upsert the file's rates and re-convert every fact row whose rate changed, atomically."""
     sink = sink or warehouse_settings(settings)
     rates = read_fx_file(path)
     with _connect(settings) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO warehouse.fx_rate (currency, reporting_currency, effective_date, rate)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (currency, reporting_currency, effective_date)"
-                " DO UPDATE SET rate = excluded.rate",
-                [(r.currency, r.reporting_currency, r.effective_date, r.rate) for r in rates],
-            )
-        counts = run_file(conn, "reconvert.sql", {"reporting_currency": sink.reporting_currency})
-    counts["fx_rate"] = len(rates)
-    return counts
+        return _write_rates(conn, rates, sink, overwrite=True)
+
+
+def seed_fx(settings: Settings, sink: WarehouseSinkSettings | None = None) -> dict[str, int] | None:
+    """Load the `fx_rates_file` setting's rates only when warehouse.fx_rate holds no rate at all
+    (`ledgerline setup`'s step), re-converting the facts loaded without rates; None when rates
+    exist: whatever an operator loaded is never overwritten. Checked under the writer lock, so two
+    setups (or a setup and load-fx) cannot both see an empty table."""
+    sink = sink or warehouse_settings(settings)
+    with _connect(settings) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        row = conn.execute("SELECT EXISTS (SELECT FROM warehouse.fx_rate)").fetchone()
+        if row is not None and row[0]:
+            return None
+        return _write_rates(conn, read_fx_file(sink.fx_rates_file), sink, overwrite=False)
 
 
 def refresh(settings: Settings, sink: WarehouseSinkSettings | None = None) -> BatchResult:

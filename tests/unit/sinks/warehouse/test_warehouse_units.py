@@ -27,6 +27,7 @@ def test_public_surface_is_pinned() -> None:
         "MrrRules",
         "RunReport",
         "SinkAlreadyRunning",
+        "WarehouseSetupReport",
         "WarehouseSink",
         "WarehouseSinkSettings",
         "load_fx",
@@ -34,6 +35,7 @@ def test_public_surface_is_pinned() -> None:
         "rebuild",
         "refresh",
         "reset_for_rebuild",
+        "set_up_warehouse",
         "warehouse_settings",
         "warehouse_sink_cli",
     ]
