@@ -30,6 +30,7 @@ from query_api.db import DATABASE_ERRORS, database_error, make_pool
 from query_api.definitions import METRIC_DEFINITIONS_VERSION
 from query_api.routers import churn, costs, data_quality, forecasts, mrr, reference, revenue, subscriptions, usage
 from query_api.settings import QuerySettings, query_settings
+from query_api.strict_query import KNOWN_QUERY_PARAMS_ONLY
 
 log = logging.getLogger(__name__)
 ROUTERS = (mrr, subscriptions, churn, revenue, costs, usage, forecasts, data_quality, reference)
@@ -39,7 +40,14 @@ churn, revenue, costs and margin, usage, forecast vs actual, and data quality.
 Send the API key in the `X-API-Key` header. Every answer carries `data_as_of` (the last day the
 numbers include) and `metric_definitions_version` ({METRIC_DEFINITIONS_VERSION}); the formulas are in
 each endpoint's description and at `GET /v1/definitions`. Money is integer minor units. Invalid
-filters answer 422, an unavailable warehouse 503. The dashboard is at `/dashboard`."""
+filters answer 422, and so does a query parameter the endpoint does not declare (a misspelled filter
+is refused, never ignored: `detail` names it and lists the accepted ones); an unavailable warehouse
+answers 503. The dashboard is at `/dashboard`.
+
+Answers computed from the read models are cached per server process until the next read-model
+refresh (`X-Cache: hit`; `X-Cache: stale` for the previous refresh's answer during the few seconds
+it is being recomputed). Send the request header `Cache-Control: no-cache` to have the answer
+computed from the current read models instead of taken from that cache."""
 
 
 async def _health(app: FastAPI) -> HealthReport:
@@ -100,7 +108,7 @@ def create_app(settings: Settings | None = None, query: QuerySettings | None = N
     for error_type in DATABASE_ERRORS:
         app.add_exception_handler(error_type, database_error)
     for module in ROUTERS:
-        app.include_router(module.router, dependencies=AUTHENTICATED)
+        app.include_router(module.router, dependencies=[*AUTHENTICATED, KNOWN_QUERY_PARAMS_ONLY])
 
     @app.get(
         "/health",

@@ -85,13 +85,25 @@ class DateRange:
     start: date | None
     end: date | None
 
-    def resolve(self, data_as_of: date | None) -> tuple[date, date]:
+    def resolve(self, data_as_of: date | None, end_default: str = "data_as_of") -> tuple[date, date]:
         """Fill the defaults: end = the data horizon (today before any data), start = the first
         day of the 12th month back from end."""
         end = self.end or data_as_of or datetime.now(UTC).date()
         start = self.start or months_before(end, 11)
+        return self.checked(start, end, f"end defaults to {end_default}")
+
+    def checked(self, start: date, end: date, defaults: str) -> tuple[date, date]:
+        """`start`..`end` (the given sides, the missing ones at their defaults, which only the
+        endpoint knows) when they form a valid range. `date_range` already checked a range given
+        in full; this catches one side against a default: `start=1970-01-01` alone would otherwise
+        ask for decades of periods. The error names the side the client gave (changing it is the
+        fix) and `defaults` says how the other one was chosen."""
         if start > end:
-            raise invalid("start", f"start ({start}) is after end ({end}; end defaults to data_as_of)")
+            field = "start" if self.start is not None or self.end is None else "end"
+            raise invalid(field, f"start ({start}) is after end ({end}; {defaults})")
+        if (end - start).days > MAX_SPAN_DAYS:
+            field = "end" if self.end is not None else "start"
+            raise invalid(field, f"the range may span at most {MAX_SPAN_DAYS} days ({start} to {end}; {defaults})")
         return start, end
 
 
@@ -104,7 +116,13 @@ def date_range(
     start: Annotated[
         date | None, Query(description=f"First day (YYYY-MM-DD, inclusive). {PERIODS}", examples=["2026-01-01"])
     ] = None,
-    end: Annotated[date | None, Query(description="Last day (inclusive); default data_as_of.")] = None,
+    end: Annotated[
+        date | None,
+        Query(
+            description=f"Last day (inclusive); default data_as_of. The range may span at most {MAX_SPAN_DAYS} days, "
+            "also when one side is left at its default."
+        ),
+    ] = None,
 ) -> DateRange:
     _check_bounds("start", start)
     _check_bounds("end", end)

@@ -140,7 +140,7 @@ async def quarantine(
     family: Annotated[QuarantineFamily | None, Query(description="Only this family.")] = None,
 ) -> QuarantineResponse:
     state = await session.state()
-    start, end = dates.resolve(datetime.now(UTC).date())
+    start, end = dates.resolve(datetime.now(UTC).date(), end_default="today")
     span = Window(start=start, end=end)
     present = await session.row("quarantine_present")
     common = {**provenance(state), "window": span, "family": family, "page": page.page, "page_size": page.page_size}

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from query_api.definitions import describe
 from query_api.deps import SessionDep, provenance
 from query_api.models import ERROR_RESPONSES, ErrorBody, Paged, Window
-from query_api.params import DateRangeDep, PageDep, SegmentDep, invalid, months_before, period_end, truncate
+from query_api.params import DateRange, DateRangeDep, PageDep, SegmentDep, months_before, period_end, truncate
 from query_api.routers.common import paged_rows
 
 router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"], responses=ERROR_RESPONSES)
@@ -115,16 +115,16 @@ def forecast_point(row: dict[str, Any]) -> ForecastPoint:
     )
 
 
-def _default_window(vintage: Vintage, freq: ForecastFreq, start: date | None, end: date | None) -> Window:
+def _default_window(vintage: Vintage, freq: ForecastFreq, dates: DateRange) -> Window:
     """Default: 90 days (12 months) of history before the vintage, through its horizon."""
     if freq is ForecastFreq.DAY:
-        start = start or vintage.as_of_date - timedelta(days=90)
-        end = end or vintage.as_of_date + timedelta(days=vintage.horizon_days)
+        start = dates.start or vintage.as_of_date - timedelta(days=90)
+        end = dates.end or vintage.as_of_date + timedelta(days=vintage.horizon_days)
     else:
-        start = truncate(start, "month") if start else months_before(vintage.as_of_date, 12)
-        end = end or months_before(vintage.as_of_date, -vintage.horizon_months)
-    if start > end:
-        raise invalid("start", f"start ({start}) is after end ({end}; end defaults to the vintage's horizon)")
+        start = truncate(dates.start, "month") if dates.start else months_before(vintage.as_of_date, 12)
+        end = dates.end or months_before(vintage.as_of_date, -vintage.horizon_months)
+    defaults = "start defaults to 90 days (12 months) before the vintage's as_of_date, end to its horizon"
+    start, end = dates.checked(start, end, defaults)
     return Window(start=start, end=end)
 
 
@@ -175,7 +175,7 @@ async def forecast_vs_actual(
     if found is None:
         return ForecastVsActualResponse(**common, window=None, vintage=None, series=None, total_items=0, items=[])
     vintage = Vintage(**found)
-    span = _default_window(vintage, freq, dates.start, dates.end)
+    span = _default_window(vintage, freq, dates)
     level = {(False, False): "total", (True, False): "region", (False, True): "plan", (True, True): "region_plan"}[
         (segment.region_id is not None, segment.plan_id is not None)
     ]

@@ -1,11 +1,18 @@
 // Ledgerline dashboard: reads the query API with the key the user typed (kept in
 // sessionStorage only) and draws every chart with the bundled Apache ECharts. Chart values are
 // the API's numbers as returned (money in minor units; axes format them as major units).
+//
+// Charts render as SVG and animate unless the user asks for reduced motion
+// (`prefers-reduced-motion: reduce`). Once every chart of a load has rendered (ECharts'
+// `finished`: animation and progressive rendering done), <body> gets data-charts="rendered".
 "use strict";
 
 const KEY = "ledgerline.apiKey";
 const charts = {};
 const $ = (id) => document.getElementById(id);
+let loads = 0; // the latest load(); an older one that answers later draws nothing
+
+const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 function apiKey() { return sessionStorage.getItem(KEY); }
 
@@ -39,8 +46,22 @@ const major = (value) => (value / 100).toLocaleString(undefined, { maximumFracti
 const percent = (value) => `${(value * 100).toFixed(1)}%`;
 
 function chart(id) {
-  if (!charts[id]) charts[id] = echarts.init($(id), null, { renderer: "canvas" });
+  if (!charts[id]) charts[id] = echarts.init($(id), null, { renderer: "svg" });
   return charts[id];
+}
+
+// Replaces a chart's option; resolves once ECharts reports the chart finished rendering.
+function draw(id, option) {
+  const instance = chart(id);
+  const finished = new Promise((resolve) => {
+    const done = () => {
+      instance.off("finished", done);
+      resolve();
+    };
+    instance.on("finished", done);
+  });
+  instance.setOption({ ...option, animation: !reducedMotion() }, true);
+  return finished;
 }
 
 function moneyAxis() { return { type: "value", axisLabel: { formatter: major } }; }
@@ -49,7 +70,7 @@ function drawMrr(mrr) {
   const months = mrr.items.map((item) => item.period_start);
   const movement = (name) => mrr.items.map((item) => (item.movements ? item.movements[name] : 0));
   const bar = (name, field) => ({ name, type: "bar", stack: "movements", data: movement(field) });
-  chart("chart-mrr").setOption({
+  return draw("chart-mrr", {
     tooltip: { trigger: "axis" }, legend: { top: 0 },
     xAxis: { type: "category", data: months }, yAxis: moneyAxis(),
     series: [
@@ -59,11 +80,11 @@ function drawMrr(mrr) {
       bar("Churned", "churned_mrr_minor"), bar("Transfer", "transfer_mrr_minor"),
       bar("FX effect", "fx_effect_minor"),
     ],
-  }, true);
+  });
 }
 
 function drawSubscriptions(subscriptions) {
-  chart("chart-subscriptions").setOption({
+  return draw("chart-subscriptions", {
     tooltip: { trigger: "axis" }, legend: { top: 0 },
     xAxis: { type: "category", data: subscriptions.items.map((item) => item.period_start) },
     yAxis: { type: "value" },
@@ -71,7 +92,7 @@ function drawSubscriptions(subscriptions) {
       { name: "Active subscriptions", type: "line", data: subscriptions.items.map((i) => i.active_subscriptions) },
       { name: "Active customers", type: "line", data: subscriptions.items.map((i) => i.active_customers) },
     ],
-  }, true);
+  });
 }
 
 function drawRevenue(revenue) {
@@ -84,43 +105,57 @@ function drawRevenue(revenue) {
       return found ? found.billed_minor : 0;
     }),
   }));
-  chart("chart-revenue").setOption({
+  return draw("chart-revenue", {
     tooltip: { trigger: "axis" }, legend: { top: 0 },
     xAxis: { type: "category", data: periods }, yAxis: moneyAxis(), series,
-  }, true);
+  });
+}
+
+function forecastStatus(forecast) {
+  const segment = [forecast.region_id, forecast.plan_id].filter((id) => id).join(" / ");
+  if (!forecast.vintage) return "No forecast has been run yet.";
+  const vintage = `Vintage as of ${forecast.vintage.as_of_date}`;
+  if (!forecast.series) return `${vintage} has no forecast for ${segment || "this segment"}.`;
+  return `${vintage} (${forecast.series.model}) · ${forecast.window.start} – ${forecast.window.end}`;
 }
 
 function drawForecast(forecast) {
   const items = forecast.items;
+  $("forecast-status").textContent = forecastStatus(forecast);
   const value = (field) => items.map((item) => (item[field] === null ? null : Number(item[field])));
   const width = (low, high) => items.map((item) =>
     item[low] === null || item[high] === null ? null : Number(item[high]) - Number(item[low]));
+  // A band is a transparent base plus a stacked width; series colour and item opacity make the
+  // legend icon match the drawn band.
   const band = (name, stack, data, opacity) => ({
-    name, type: "line", stack, data, symbol: "none", lineStyle: { opacity: 0 },
-    areaStyle: opacity === 0 ? { opacity: 0 } : { opacity, color: "#5470c6" },
+    name, type: "line", stack, data, symbol: "none", color: "#5470c6",
+    lineStyle: { opacity: 0 }, areaStyle: { opacity }, itemStyle: { opacity },
   });
-  chart("chart-forecast").setOption({
+  return draw("chart-forecast", {
     tooltip: { trigger: "axis" }, legend: { top: 0, data: ["Actual", "Forecast", "95% interval", "80% interval"] },
     xAxis: { type: "category", data: items.map((item) => item.ds) }, yAxis: moneyAxis(),
     series: [
       band("95% base", "band95", value("lo_95"), 0), band("95% interval", "band95", width("lo_95", "hi_95"), 0.15),
       band("80% base", "band80", value("lo_80"), 0), band("80% interval", "band80", width("lo_80", "hi_80"), 0.3),
-      { name: "Actual", type: "line", data: items.map((item) => item.actual), symbol: "none" },
-      { name: "Forecast", type: "line", data: value("point"), symbol: "none", lineStyle: { type: "dashed" } },
+      { name: "Actual", type: "line", data: items.map((item) => item.actual), symbol: "none", color: "#73c0de" },
+      {
+        name: "Forecast", type: "line", data: value("point"), symbol: "none", color: "#3ba272",
+        lineStyle: { type: "dashed" },
+      },
     ],
-  }, true);
+  });
 }
 
 function drawChurn(churn) {
   const rate = (field) => churn.items.map((item) => item[field]);
-  chart("chart-churn").setOption({
+  return draw("chart-churn", {
     tooltip: { trigger: "axis", valueFormatter: (v) => (v === null ? "n/a" : percent(v)) }, legend: { top: 0 },
     xAxis: { type: "category", data: churn.items.map((item) => item.period_start) },
     yAxis: { type: "value", axisLabel: { formatter: percent } },
     series: ["logo_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr"].map((field) => ({
       name: field, type: "line", data: rate(field), connectNulls: false,
     })),
-  }, true);
+  });
 }
 
 function drawDataQuality(freshness, quarantine) {
@@ -137,10 +172,10 @@ function drawDataQuality(freshness, quarantine) {
     return row;
   }));
   $("quarantine-status").textContent = quarantine.available
-    ? `${quarantine.total_events} quarantined events (${quarantine.window.start} – ${quarantine.window.end})`
+    ? `${quarantine.total_events} quarantined events (quarantined ${quarantine.window.start} – ${quarantine.window.end})`
     : `Quarantine counts unavailable: ${quarantine.detail}`;
   // Distinct events per family and reason; records (re-published copies included) in the tooltip.
-  chart("chart-quarantine").setOption({
+  return draw("chart-quarantine", {
     tooltip: { trigger: "axis" }, legend: { top: 0 },
     xAxis: { type: "category", data: quarantine.items.map((i) => `${i.family}/${i.reason}`) },
     yAxis: { type: "value", minInterval: 1 },
@@ -148,7 +183,7 @@ function drawDataQuality(freshness, quarantine) {
       { name: "Quarantined events", type: "bar", data: quarantine.items.map((i) => i.event_count) },
       { name: "Quarantine records", type: "bar", data: quarantine.items.map((i) => i.record_count) },
     ],
-  }, true);
+  });
 }
 
 async function fillSelect(id, dimension) {
@@ -174,35 +209,60 @@ function signedIn(yes) {
   $("panels").hidden = !yes;
 }
 
+// The dates the user chose. A date the page filled in (the MRR window it was given) only shows
+// that default: it is not sent, so each panel keeps its own default window (the forecast its
+// vintage's horizon, quarantine counts the 12 months to today) until the user sets a date.
+function chosenDate(id) {
+  return $(id).dataset.auto ? "" : $(id).value;
+}
+
+function showDefaultDates(span) {
+  for (const [id, value] of [["start", span.start], ["end", span.end]]) {
+    if ($(id).dataset.auto || !$(id).value) {
+      $(id).value = value;
+      $(id).dataset.auto = "true";
+    }
+  }
+}
+
 async function load() {
+  const generation = ++loads;
   document.body.dataset.state = "loading";
+  document.body.dataset.charts = "pending";
   showMessage("");
-  const filters = { start: $("start").value, end: $("end").value, region_id: $("region").value, plan_id: $("plan").value };
+  const dates = { start: chosenDate("start"), end: chosenDate("end") };
+  const segment = { region_id: $("region").value, plan_id: $("plan").value };
+  const filters = { ...dates, ...segment };
   try {
     await Promise.all([fillSelect("region", "region"), fillSelect("plan", "plan")]);
     signedIn(true);
-    const segment = { region_id: filters.region_id, plan_id: filters.plan_id };
     const [mrr, subscriptions, revenue, forecast, churn, freshness, quarantine] = await Promise.all([
       getAll("/v1/mrr", { ...filters, granularity: "month" }),
       getAll("/v1/subscriptions", { ...filters, granularity: "month" }),
       getAll("/v1/revenue", { ...filters, granularity: "month", group_by: "region" }),
-      getAll("/v1/forecasts/vs-actual", { ...segment, metric: "mrr", freq: "day" }),
+      getAll("/v1/forecasts/vs-actual", { ...filters, metric: "mrr", freq: "day" }),
       getAll("/v1/churn", { ...filters, granularity: "month" }),
-      get("/v1/data-quality/freshness", {}),
-      getAll("/v1/data-quality/quarantine", {}),
+      get("/v1/data-quality/freshness", {}), // live state: takes no dates (the page says so)
+      getAll("/v1/data-quality/quarantine", dates),
     ]);
+    if (generation !== loads) return;
     $("provenance").textContent =
       `data as of ${mrr.data_as_of || "—"} · definitions ${mrr.metric_definitions_version} · ${mrr.reporting_currency || ""}`;
-    if (!$("start").value) $("start").value = mrr.window.start;
-    if (!$("end").value) $("end").value = mrr.window.end;
-    drawMrr(mrr);
-    drawSubscriptions(subscriptions);
-    drawRevenue(revenue);
-    drawForecast(forecast);
-    drawChurn(churn);
-    drawDataQuality(freshness, quarantine);
+    showDefaultDates(mrr.window);
+    const rendered = [
+      drawMrr(mrr),
+      drawSubscriptions(subscriptions),
+      drawRevenue(revenue),
+      drawForecast(forecast),
+      drawChurn(churn),
+      drawDataQuality(freshness, quarantine),
+    ];
     document.body.dataset.state = "ready";
+    Promise.all(rendered).then(() => {
+      if (generation === loads) document.body.dataset.charts = "rendered";
+    });
   } catch (error) {
+    if (generation !== loads) return;
     if (error instanceof Unauthorized) {
       sessionStorage.removeItem(KEY);
       signedIn(false);
@@ -224,6 +284,7 @@ document.addEventListener("DOMContentLoaded", () => {
     signedIn(false);
     document.body.dataset.state = "signed-out";
   });
+  for (const id of ["start", "end"]) $(id).addEventListener("input", () => delete $(id).dataset.auto);
   $("filters").addEventListener("submit", (event) => {
     event.preventDefault();
     load();

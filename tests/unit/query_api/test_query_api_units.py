@@ -8,16 +8,18 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.exceptions import RequestValidationError
+from fastapi.testclient import TestClient
 
 import query_api
 from query_api.arith import div_round_half_even, ratio
 from query_api.auth import Authenticator, StaticKeyVerifier
-from query_api.cache import CachedResponse, ResponseCache
+from query_api.cache import CachedResponse, ResponseCache, wants_fresh
 from query_api.definitions import FORMULAS, METRIC_DEFINITIONS_VERSION
-from query_api.params import DateRange, date_range, months_before, period_end, truncate
+from query_api.params import MAX_SPAN_DAYS, DateRange, date_range, months_before, period_end, truncate
 
 STATIC = Path(query_api.__file__).parent / "static"
 
@@ -74,6 +76,33 @@ def test_default_range_is_twelve_months_to_the_horizon() -> None:
 def test_invalid_ranges_are_refused(start: date | None, end: date | None) -> None:
     with pytest.raises(RequestValidationError):
         date_range(start, end)
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [(DateRange(date(1970, 1, 1), None), "start"),  # end defaults to data_as_of: 56 years
+     (DateRange(date(2006, 3, 15), None), "start")],  # one day over the cap
+)  # fmt: skip
+def test_the_span_cap_holds_when_one_side_is_a_default(given: DateRange, field: str) -> None:
+    with pytest.raises(RequestValidationError) as refused:
+        given.resolve(date(2026, 3, 31))
+    [problem] = refused.value.errors()
+    assert problem["loc"] == ("query", field)
+    assert f"at most {MAX_SPAN_DAYS} days" in problem["msg"]
+    assert "end defaults to data_as_of" in problem["msg"]
+
+
+def test_the_span_cap_allows_exactly_its_length_and_names_the_given_side() -> None:
+    horizon = date(2026, 3, 31)
+    start = date.fromordinal(horizon.toordinal() - MAX_SPAN_DAYS)
+    assert DateRange(start, None).resolve(horizon) == (start, horizon)
+    assert DateRange(None, date(2199, 12, 31)).resolve(horizon) == (date(2199, 1, 1), date(2199, 12, 31))
+    with pytest.raises(RequestValidationError) as refused:  # a forecast-style default start, end given
+        DateRange(None, date(2199, 12, 31)).checked(date(2026, 1, 1), date(2199, 12, 31), "start defaults to X")
+    assert refused.value.errors()[0]["loc"] == ("query", "end")
+    with pytest.raises(RequestValidationError) as refused:
+        DateRange(start, None).resolve(date(2026, 4, 1), end_default="today")
+    assert "end defaults to today" in refused.value.errors()[0]["msg"]
 
 
 def test_authenticator_accepts_only_configured_keys() -> None:
@@ -151,12 +180,36 @@ def test_refresh_ahead_stops_serving_stale_answers_after_its_deadline() -> None:
     assert all(cache.get(name.encode()) is None for name in names)
 
 
+# Every endpoint whose description is built from `definitions.FORMULAS` (`describe(...)`) and the
+# formulas it must state.
+FORMULAS_BY_PATH = {
+    "/v1/mrr": ("mrr", "arr", "mrr_movements"),
+    "/v1/mrr/bridge": ("mrr_movements",),
+    "/v1/subscriptions": ("active_subscriptions", "active_customers", "mrr", "arpa"),
+    "/v1/churn": ("logo_churn_rate", "logo_movements", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr",
+                  "mrr_movements"),
+    "/v1/revenue": ("revenue",),
+    "/v1/gross-margin": ("recurring_revenue", "gross_margin"),
+    "/v1/usage": ("usage",),
+    "/v1/forecasts/vs-actual": ("forecast_variance",),
+    "/v1/data-quality/freshness": ("freshness",),
+    "/v1/data-quality/quarantine": ("quarantine",),
+}  # fmt: skip
+
+
 def test_openapi_states_every_formula_and_the_version() -> None:
     spec = query_api.create_app().openapi()
-    churn = spec["paths"]["/v1/churn"]["get"]["description"]
-    for name in ("logo_churn_rate", "logo_movements", "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "grr"):
-        assert FORMULAS[name] in churn
+    for path, names in FORMULAS_BY_PATH.items():
+        description = spec["paths"][path]["get"]["description"]
+        for name in names:
+            assert f"- **{name}**: {FORMULAS[name]}" in description, (path, name)
+    stated = {path for path, item in spec["paths"].items() if "- **" in item.get("get", {}).get("description", "")}
+    assert stated == set(FORMULAS_BY_PATH), "an endpoint describes formulas this test does not check"
+    assert {name for names in FORMULAS_BY_PATH.values() for name in names} == set(FORMULAS), (
+        "every formula is stated by some endpoint"
+    )
     assert METRIC_DEFINITIONS_VERSION in spec["info"]["description"]
+    assert "Cache-Control: no-cache" in spec["info"]["description"]
     point = spec["components"]["schemas"]["ChurnPoint"]
     for field in ("transferred_out_customers", "transferred_in_customers"):
         assert field in point["required"]
@@ -167,6 +220,63 @@ def test_openapi_states_every_formula_and_the_version() -> None:
     }  # fmt: skip
     page_size = next(p for p in spec["paths"]["/v1/revenue"]["get"]["parameters"] if p["name"] == "page_size")
     assert page_size["schema"]["maximum"] == 500
+
+
+@pytest.fixture(scope="module")
+def offline_client() -> TestClient:
+    """The app without its lifespan (no database): requests refused before any SQL still answer."""
+    app = query_api.create_app()
+    return TestClient(app, headers={"X-API-Key": app.state.settings.api.bootstrap_api_key.get_secret_value()})
+
+
+def _v1_get_paths(spec: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(a concrete path, its declared query parameters) of every `/v1` GET in the OpenAPI."""
+    found = []
+    for template, item in spec["paths"].items():
+        if template.startswith("/v1") and "get" in item:
+            params = item["get"].get("parameters", [])
+            path = template.replace("{dimension}", "region")
+            found.append((path, sorted(param["name"] for param in params if param["in"] == "query")))
+    return found
+
+
+def test_every_v1_endpoint_refuses_unknown_query_parameters(offline_client: TestClient) -> None:
+    paths = _v1_get_paths(offline_client.get("/openapi.json").json())
+    assert len(paths) == 14
+    for path, declared in paths:
+        response = offline_client.get(path, params={"regoin": "emea", "page_size": "5"})
+        assert response.status_code == 422, (path, response.text)
+        problems = response.json()["detail"]
+        unknown = ["regoin"] if "page_size" in declared else ["page_size", "regoin"]
+        assert [problem["loc"] for problem in problems] == [["query", name] for name in unknown], path
+        for problem in problems:
+            assert problem["type"] == "extra_forbidden"
+            listing = f"accepted: {', '.join(declared)}" if declared else "accepts no query parameters"
+            assert listing in problem["msg"], (path, problem)
+            assert f"unknown query parameter '{problem['loc'][1]}'" in problem["msg"]
+
+
+def test_a_misspelled_filter_is_named_next_to_the_accepted_ones(offline_client: TestClient) -> None:
+    response = offline_client.get("/v1/mrr", params={"regoin": "emea", "Start": "2026-01-01"})
+    assert response.status_code == 422
+    assert [(p["loc"], p["input"]) for p in response.json()["detail"]] == [
+        (["query", "Start"], "2026-01-01"), (["query", "regoin"], "emea"),
+    ]  # fmt: skip
+    assert response.json()["detail"][1]["msg"] == (
+        "unknown query parameter 'regoin' (accepted: currency, end, granularity, page, page_size, plan_id, "
+        "region_id, start)"
+    )
+    assert offline_client.get("/v1/mrr", params={"regoin": "emea"}, headers={"X-API-Key": ""}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("headers", "fresh"),
+    [([], False), ([(b"cache-control", b"no-cache")], True), ([(b"cache-control", b"max-age=0, No-Cache")], True),
+     ([(b"cache-control", b"no-store")], False), ([(b"pragma", b"no-cache")], False),
+     ([(b"cache-control", b'no-cache="set-cookie"')], True)],
+)  # fmt: skip
+def test_cache_control_no_cache_asks_for_a_fresh_answer(headers: list[tuple[bytes, bytes]], fresh: bool) -> None:
+    assert wants_fresh(headers) is fresh
 
 
 def test_logo_churn_is_defined_by_activity_anywhere_and_the_version_says_so() -> None:
