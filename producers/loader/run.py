@@ -5,9 +5,10 @@ production in a background thread, or in worker processes (`workers`). Within a 
 production is asynchronous (librdkafka batches, compresses and retries; the producer is
 idempotent with acks=all) and costs one C call per message: delivery reports come only for
 failures. After each batch the loader waits for its acknowledgements and saves the
-checkpoint before producing the next one, so a killed run re-sends at most the one batch it
-was in (`DEFAULT_BATCH_SIZE` records unless told otherwise); the next batches are being
-prepared meanwhile. Ctrl-C also saves the checkpoint.
+checkpoint (on a thread of its own, `checkpoint.CheckpointWriter`) before producing the next
+one, so a killed run re-sends at most the batch it was in and, if its checkpoint was still
+being written, the one before (`DEFAULT_BATCH_SIZE` records each unless told otherwise); the
+next batches are being prepared meanwhile. Ctrl-C also saves the checkpoint.
 """
 
 from __future__ import annotations
@@ -154,42 +155,46 @@ def load_file(
     in_flight: _Batch | None = None
     done_this_run = 0
     switch_interval = sys.getswitchinterval()
-    with _open_rejects(rejects_path, state.rejects_bytes if saved else 0) as rejects:
-        sys.setswitchinterval(min(switch_interval, GIL_SWITCH_INTERVAL_S))
-        try:
-            # Batch N+1 is prepared (the generator's next step) while batch N is in flight;
-            # it is produced only once N is settled and checkpointed.
-            for chunk in prepared:
-                if in_flight is not None:
-                    if not acks.settle(producer, in_flight, state, timeout_s):
-                        break
-                    _save(checkpoint_path, state, rejects)
-                    done_this_run += in_flight.read
+    writer = checkpoints.CheckpointWriter(checkpoint_path)
+    try:
+        with _open_rejects(rejects_path, state.rejects_bytes if saved else 0) as rejects:
+            sys.setswitchinterval(min(switch_interval, GIL_SWITCH_INTERVAL_S))
+            try:
+                # Batch N+1 is prepared (the generator's next step) while batch N is in flight;
+                # it is produced only once N is settled and checkpointed.
+                for chunk in prepared:
+                    if in_flight is not None:
+                        if not acks.settle(producer, in_flight, state, timeout_s):
+                            break
+                        _save(writer, state, rejects)
+                        done_this_run += in_flight.read
+                        in_flight = None
+                        if progress:
+                            progress(done_this_run)
+                    _produce_all(producer, topic, chunk.values, chunk.keys, chunk.headers)
+                    producer.flush(TAIL_KICK_S)  # see TAIL_KICK_S
+                    rejects.writelines(chunk.rejects)
+                    in_flight = _Batch(chunk.end, chunk.read, len(chunk.values), len(chunk.rejects), rejects.tell())
+                else:
+                    if in_flight is not None and acks.settle(producer, in_flight, state, timeout_s):
+                        done_this_run += in_flight.read
+                        in_flight = None
+                        if progress:
+                            progress(done_this_run)
+            finally:
+                sys.setswitchinterval(switch_interval)
+                prepared.close()  # stops worker processes, also on Ctrl-C
+                producer.flush(30.0)  # an interrupted batch: let its messages finish either way
+                if in_flight is not None and acks.failure is None and len(producer) == 0:
+                    acks.settle(producer, in_flight, state, 0)
                     in_flight = None
-                    if progress:
-                        progress(done_this_run)
-                _produce_all(producer, topic, chunk.values, chunk.keys, chunk.headers)
-                producer.flush(TAIL_KICK_S)  # see TAIL_KICK_S
-                rejects.writelines(chunk.rejects)
-                in_flight = _Batch(chunk.end, chunk.read, len(chunk.values), len(chunk.rejects), rejects.tell())
-            else:
-                if in_flight is not None and acks.settle(producer, in_flight, state, timeout_s):
-                    done_this_run += in_flight.read
-                    in_flight = None
-                    if progress:
-                        progress(done_this_run)
-        finally:
-            sys.setswitchinterval(switch_interval)
-            prepared.close()  # stops worker processes, also on Ctrl-C
-            producer.flush(30.0)  # an interrupted batch: let its messages finish either way
-            if in_flight is not None and acks.failure is None and len(producer) == 0:
-                acks.settle(producer, in_flight, state, 0)
-                in_flight = None
-            _save(checkpoint_path, state, rejects)
-    if acks.failure is not None:
-        raise LoadError(f"Kafka did not acknowledge every event ({acks.failure}); re-run to resume")
-    state.complete = in_flight is None
-    _save(checkpoint_path, state, None)
+                _save(writer, state, rejects)
+        if acks.failure is not None:
+            raise LoadError(f"Kafka did not acknowledge every event ({acks.failure}); re-run to resume")
+        state.complete = in_flight is None
+        _save(writer, state, None)
+    finally:
+        writer.close()  # the last state handed over is on disk when this returns
     return LoadSummary(
         read=state.read - run["read"],
         produced=state.produced - run["produced"],
@@ -242,7 +247,7 @@ def _open_rejects(path: Path, keep_bytes: int) -> BinaryIO:
     return path.open("wb")
 
 
-def _save(path: Path, state: checkpoints.Checkpoint, rejects: BinaryIO | None) -> None:
+def _save(writer: checkpoints.CheckpointWriter, state: checkpoints.Checkpoint, rejects: BinaryIO | None) -> None:
     if rejects is not None:
         rejects.flush()  # the checkpoint must never point past what the rejects file holds
-    checkpoints.save(path, state)
+    writer.submit(state)
