@@ -1,5 +1,11 @@
 """Prometheus metrics of the forecast job (default registry, so `/metrics` of any host process and
-`platform_common.metrics.render_metrics()` include them)."""
+`platform_common.metrics.render_metrics()` include them).
+
+They live in the process that runs the job: a Prefect flow-run subprocess or a CLI call, which
+nothing scrapes. The dashboard therefore charts what every run stores instead:
+`ledgerline_forecast_vintage_duration_seconds` (`warehouse.forecast_run.duration_seconds`) and
+`ledgerline_flow_last_run_duration_seconds`, exported by `orchestration serve`
+(`orchestration.metrics`)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 `run_backfill` does the work without Prefect (the CLI's `--no-prefect`, tests); `backfill_flow`
 wraps the same steps as Prefect tasks, so each partition shows up, retries and reports on its
-own. Progress: a Prometheus counter, Prefect's run logs, and an optional in-process callback
-(set with `progress_hook`) that the CLI turns into a progress bar.
+own. Progress: the stored checkpoints (advanced after every acknowledged chunk; `orchestration
+serve` exports them as `ledgerline_backfill_*` metrics, see `orchestration.metrics`), Prefect's
+run logs, and an optional in-process callback (set with `progress_hook`) that the CLI turns into
+a progress bar.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prometheus_client import Counter
 
 from orchestration.backfill import (
     BackfillReport,
@@ -30,15 +31,13 @@ from orchestration.backfill import (
     read_kafka,
     republish,
 )
+from orchestration.backfill_order import dependency_order, needs_wait, wait_for_subscriptions
 from orchestration.backfill_store import load_checkpoints, set_status, store_plan
 from orchestration.prefect_env import timed_flow
 from platform_common.config import Settings, get_settings
 from platform_common.topics import Family, raw_topic
 
 log = logging.getLogger(__name__)
-MESSAGES = Counter(
-    "ledgerline_backfill_messages_total", "Messages handled by backfills (published or skipped).", ["source", "family"]
-)
 _hooks: list[Callable[[str, int, int], None]] = []
 _hooks_lock = threading.Lock()
 
@@ -112,7 +111,6 @@ def backfill_partition(
 
     def progress(count: int) -> None:
         done[0] += count
-        MESSAGES.labels(request.source, family.value).inc(count)
         _notify(f"{checkpoint.topic}/{checkpoint.partition}", done[0], total)
 
     target = raw_topic(family, settings.kafka.topic_prefix)
@@ -122,14 +120,24 @@ def backfill_partition(
 def run_backfill(
     settings: Settings, request: BackfillRequest, restart: bool = False, dry_run: bool = False
 ) -> BackfillReport:
-    """The whole backfill in this process, partition after partition."""
+    """The whole backfill in this process, partition after partition. Interrupted, it is marked
+    failed; asked for again, it resumes from the stored checkpoints."""
     checkpoints, families = make_plan(settings, request, restart)
     report = _start(settings, request, checkpoints, dry_run)
     if report.already_complete:
         return report
-    for checkpoint in checkpoints:
-        if checkpoint.remaining:
-            backfill_partition(settings, request, checkpoint, families[checkpoint.topic], dry_run)
+    try:
+        previous = None
+        for checkpoint in dependency_order(checkpoints, families):
+            if not dry_run and needs_wait(checkpoint, previous, families):
+                wait_for_subscriptions(settings)
+            if checkpoint.remaining:
+                backfill_partition(settings, request, checkpoint, families[checkpoint.topic], dry_run)
+            previous = checkpoint
+    except BaseException:
+        if not dry_run:
+            set_status(settings, report.run_id, "failed")
+        raise
     return _finish(settings, request, report, dry_run)
 
 
@@ -195,9 +203,13 @@ def backfill_flow(
         report = _start(resolved, request, checkpoints, dry_run)
         if not report.already_complete:
             try:
-                for checkpoint in checkpoints:
+                previous = None
+                for checkpoint in dependency_order(checkpoints, topic_families):
+                    if not dry_run and needs_wait(checkpoint, previous, topic_families):
+                        wait_for_subscriptions(resolved)
                     if checkpoint.remaining:
                         partition_task(resolved, request, checkpoint, topic_families[checkpoint.topic], dry_run)
+                    previous = checkpoint
             except BaseException:
                 if not dry_run:
                     set_status(resolved, report.run_id, "failed")

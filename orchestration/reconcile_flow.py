@@ -1,7 +1,9 @@
 """The reconcile flow and its report: a table per family and arrival day, checks, JSON.
 
-`run_reconcile` returns the report; the flow (and the CLI) raise `ReconcileMismatch` when any
-row or check disagrees, so a scheduled run fails visibly in Prefect and a script gets exit 1.
+`run_reconcile` returns the report and stores its verdict in `platform.reconcile_run` (what
+`orchestration serve` exports on /metrics); the flow (and the CLI) raise `ReconcileMismatch`
+when any row or check disagrees, or when a check could not be measured ("unverified") unless
+`allow_unverified` is set, so a scheduled run fails visibly in Prefect and a script gets exit 1.
 """
 
 from __future__ import annotations
@@ -10,37 +12,47 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prometheus_client import Gauge
 from rich.table import Table
 
 from orchestration.prefect_env import timed_flow
 from orchestration.reconcile import COLUMNS, Check, DayRow, Reconciler, Scope
+from orchestration.reconcile_store import store_result
 from platform_common.config import Settings, get_settings
 from platform_common.topics import Family
 
 log = logging.getLogger(__name__)
-MISMATCHES = Gauge("ledgerline_reconcile_mismatches", "Rows and checks that disagreed in the last reconcile run.")
+STATUS_MARKUP = {"ok": "ok", "mismatch": "[red]MISMATCH[/red]", "unverified": "[yellow]UNVERIFIED[/yellow]"}
 
 
 @dataclass
 class ReconcileReport:
     rows: list[DayRow] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    allow_unverified: bool = False
 
     @property
     def mismatches(self) -> list[str]:
         found = [f"{row.family} {row.day}: {dict(_problem_counts(row))}" for row in self.rows if not row.ok]
-        found += [f"{check.name}: {check.detail}" for check in self.checks if not check.ok]
+        found += [f"{check.name}: {check.detail}" for check in self.checks if check.status == "mismatch"]
         return found
 
     @property
+    def unverified(self) -> list[str]:
+        return [f"{check.name}: {check.detail}" for check in self.checks if check.status == "unverified"]
+
+    @property
+    def failures(self) -> list[str]:
+        """What fails the run: every mismatch, and unverified checks unless they are allowed."""
+        return self.mismatches + ([] if self.allow_unverified else self.unverified)
+
+    @property
     def ok(self) -> bool:
-        return not self.mismatches
+        return not self.failures
 
     def totals(self) -> dict[str, dict[str, int]]:
         out: dict[str, Counter[str]] = {}
@@ -52,9 +64,13 @@ class ReconcileReport:
         return {
             "ok": self.ok,
             "mismatches": self.mismatches,
+            "unverified": self.unverified,
+            "allow_unverified": self.allow_unverified,
             "totals": self.totals(),
             "rows": [{"family": r.family, "day": r.day.isoformat(), "ok": r.ok, **dict(r.counts)} for r in self.rows],
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, **c.data} for c in self.checks],
+            "checks": [
+                {"name": c.name, "ok": c.ok, "status": c.status, "detail": c.detail, **c.data} for c in self.checks
+            ],
         }
 
     def tables(self) -> list[Table]:
@@ -73,7 +89,8 @@ def report_tables(data: dict[str, Any]) -> list[Table]:
     for column in ("check", "status", "detail"):
         checks.add_column(column)
     for check in data["checks"]:
-        checks.add_row(check["name"], "ok" if check["ok"] else "[red]MISMATCH[/red]", check["detail"])
+        status = check.get("status") or ("ok" if check["ok"] else "mismatch")
+        checks.add_row(check["name"], STATUS_MARKUP.get(status, status), check["detail"])
     return [days, checks]
 
 
@@ -84,7 +101,7 @@ def _problem_counts(row: DayRow) -> Counter[str]:
 class ReconcileMismatch(RuntimeError):
     def __init__(self, report: ReconcileReport) -> None:
         self.report = report
-        super().__init__("reconcile found mismatches: " + "; ".join(report.mismatches[:10]))
+        super().__init__("reconcile found mismatches: " + "; ".join(report.failures[:10]))
 
 
 def run_reconcile(
@@ -94,20 +111,31 @@ def run_reconcile(
     end: date | None = None,
     processor_metrics: Sequence[str] = (),
     say: Callable[[str], None] | None = None,
+    allow_unverified: bool = False,
+    settle_timeout_s: float = 30.0,
 ) -> ReconcileReport:
-    reconciler = Reconciler(settings, processor_metrics, say)
+    """Reconcile and store the verdict. `processor_metrics` is ignored (kept for callers): the
+    count balance reads the processor's durable counts from Kafka, not a /metrics scrape."""
+    del processor_metrics
+    started_at = datetime.now(UTC)
+    reconciler = Reconciler(settings, say, settle_timeout_s)
     reconciler.run(Scope(tuple(families), start, end))
-    report = ReconcileReport(sorted(reconciler.rows.values(), key=lambda r: (r.family, r.day)), reconciler.checks)
-    MISMATCHES.set(len(report.mismatches))
-    log.info("reconcile finished", extra={"ok": report.ok, "mismatches": report.mismatches[:20]})
+    report = ReconcileReport(
+        sorted(reconciler.rows.values(), key=lambda r: (r.family, r.day)), reconciler.checks, allow_unverified
+    )
+    store_result(settings, report.as_dict(), [Family(f).value for f in families], start, end, started_at)
+    log.info(
+        "reconcile finished",
+        extra={"ok": report.ok, "mismatches": report.mismatches[:20], "unverified": report.unverified[:20]},
+    )
     return report
 
 
 @task(name="reconcile", cache_policy=NONE)
 def reconcile_task(
-    settings: Settings, families: list[str], start: date | None, end: date | None, processor_metrics: list[str]
+    settings: Settings, families: list[str], start: date | None, end: date | None, allow_unverified: bool
 ) -> dict[str, Any]:
-    report = run_reconcile(settings, [Family(f) for f in families], start, end, processor_metrics)
+    report = run_reconcile(settings, [Family(f) for f in families], start, end, allow_unverified=allow_unverified)
     if not report.ok:
         raise ReconcileMismatch(report)
     return report.as_dict()
@@ -120,11 +148,14 @@ def reconcile_flow(
     end: date | None = None,
     processor_metrics: list[str] | None = None,
     settings: Settings | None = None,
+    allow_unverified: bool = False,
 ) -> dict[str, Any]:
-    """Compare lake, topics and warehouse per family and day; fail on any mismatch."""
+    """Compare lake, topics and warehouse per family and day and the count balance; fail on any
+    mismatch, and on a check that could not be measured unless `allow_unverified`.
+    `processor_metrics` is ignored (kept so existing deployments keep their parameters)."""
     resolved = settings or get_settings()
     with timed_flow("reconcile"):
         result: dict[str, Any] = reconcile_task(
-            resolved, families or [f.value for f in Family], start, end, processor_metrics or []
+            resolved, families or [f.value for f in Family], start, end, allow_unverified
         )
     return result

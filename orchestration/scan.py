@@ -67,7 +67,9 @@ def messages(settings: Settings, topic: str, marks: dict[tuple[str, int], tuple[
         consumer.assign([TopicPartition(topic, partition, low) for partition, (low, _) in todo.items()])
         open_partitions = set(todo)
         while open_partitions:
-            batch = consumer.consume(num_messages=10_000, timeout=1.0)
+            # consume() waits out its timeout unless 10000 messages come first: keep it short,
+            # a partition's end arrives as an EOF event anyway.
+            batch = consumer.consume(num_messages=10_000, timeout=0.1)
             for message in batch:
                 partition = int(message.partition() or 0)
                 error = message.error()

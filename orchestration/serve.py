@@ -1,53 +1,35 @@
 """`ledgerline orchestration serve`: the flows with their schedules, plus /health and /metrics.
 
-Prefect's runner executes each scheduled run in a subprocess, so the forecast's own histogram
-never reaches this process; `/metrics` therefore also exports the durations of the latest
-forecast vintages from the warehouse (`ledgerline_forecast_vintage_duration_seconds`).
+Prefect's runner executes each scheduled run in a subprocess, so nothing a flow run counts in
+memory reaches this process; `/metrics` therefore exports what the runs leave behind, read at
+scrape time (`orchestration.metrics`): the durations of the latest forecast vintages from the
+warehouse (`ledgerline_forecast_vintage_duration_seconds`), backfill progress from its
+checkpoints (`ledgerline_backfill_*`), the latest runs of this stack's deployments from the
+Prefect API (`ledgerline_flow_last_run_*`) and the latest reconcile run's verdict from
+`platform.reconcile_run` (`ledgerline_reconcile_*`).
 """
 
 from __future__ import annotations
 
 import logging
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import typer
 from prometheus_client import REGISTRY
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
+from orchestration.metrics import ForecastVintages, register_collectors
 from orchestration.prefect_env import prefect_api
+from orchestration.reconcile_store import ReconcileResults
 from orchestration.settings import orchestration_settings, processor_metrics_urls
 from platform_common.config import Settings, get_settings
 from platform_common.metrics import serve_metrics
-from platform_common.postgres import Role, connect
+
+__all__ = ["ForecastVintages", "deployment_names", "deployment_suffix", "orchestration_cli"]
 
 log = logging.getLogger(__name__)
+DEPLOYMENT_BASES = ("daily", "frequent", "on-demand")
 orchestration_cli = typer.Typer(no_args_is_help=True, help="Prefect flows: serve them with their schedules.")
-
-
-class ForecastVintages(Collector):
-    """Durations of the latest forecast runs, read from the warehouse at scrape time."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily(
-            "ledgerline_forecast_vintage_duration_seconds", "Duration of the latest forecast runs.", labels=["rank"]
-        )
-        try:
-            with connect(Role.WRITER, self.settings, connect_timeout=3) as conn:
-                rows = conn.execute(
-                    "SELECT duration_seconds FROM warehouse.forecast_run ORDER BY created_at DESC LIMIT 5"
-                ).fetchall()
-        except Exception as error:  # noqa: BLE001 - a scrape must not fail because Postgres blinked
-            log.warning("forecast vintages not read", extra={"error": repr(error)})
-            rows = []
-        for rank, (seconds,) in enumerate(rows):
-            gauge.add_metric([str(rank)], float(seconds))
-        yield gauge
 
 
 @orchestration_cli.callback()
@@ -72,7 +54,9 @@ def serve_command(
     config = orchestration_settings(settings)
     port = config.metrics_port if metrics_port is None else metrics_port
     if port:
-        REGISTRY.register(ForecastVintages(settings))
+        flows = [forecast_flow.name, reconcile_flow.name, refresh_flow.name, backfill_flow.name]
+        register_collectors(settings, flows, deployment_names(settings))  # forecast vintages, backfills, flow runs
+        REGISTRY.register(ReconcileResults(settings))  # ledgerline_reconcile_*: the latest stored run
         serve_metrics(config.metrics_host, port, [("prefect_api", lambda: _prefect_ok(settings))])
     with prefect_api(settings):
         suffix = deployment_suffix(settings)
@@ -98,6 +82,12 @@ def deployment_suffix(settings: Settings) -> str:
     default = type(settings.postgres)().database
     parts = [part for part in (prefix, "" if database == default else database) if part]
     return "".join(f"-{part}" for part in parts)
+
+
+def deployment_names(settings: Settings) -> list[str]:
+    """The names `serve` gives this stack's deployments (what /metrics counts flow runs of)."""
+    suffix = deployment_suffix(settings)
+    return [base + suffix for base in DEPLOYMENT_BASES]
 
 
 def _prefect_ok(settings: Settings) -> None:

@@ -246,7 +246,10 @@ class OrchestrationSettings(BaseModel):
     )
     stream_metrics_urls: tuple[str, ...] = Field(
         default=(),
-        description="The stream workers' /metrics for the reconcile's balance check; empty: the demo's worker.",
+        description=(
+            "Unused: reconcile's count balance reads the stream processor's durable counts from its state"
+            " changelog topic, not /metrics (`serve` still passes this to the reconcile deployment, which ignores it)."
+        ),
     )
     stream_web_port: int = Field(default=18100, ge=1, le=65535, description="Demo stream worker /health, /metrics.")
     lake_metrics_port: int = Field(default=18093, ge=1, le=65535, description="Demo lake sink /health, /metrics.")
