@@ -126,19 +126,36 @@ def run_backfill(
     report = _start(settings, request, checkpoints, dry_run)
     if report.already_complete:
         return report
+    _run_partitions(settings, request, report, (checkpoints, families), dry_run, backfill_partition)
+    return _finish(settings, request, report, dry_run)
+
+
+PartitionRunner = Callable[[Settings, BackfillRequest, Checkpoint, Family, bool], object]
+
+
+def _run_partitions(
+    settings: Settings,
+    request: BackfillRequest,
+    report: BackfillReport,
+    plan: Plan,
+    dry_run: bool,
+    run_partition: PartitionRunner,
+) -> None:
+    """Every partition with something left, in dependency order (`backfill_order`); an
+    interrupted run is marked failed, so asking again resumes it."""
+    checkpoints, families = plan
     try:
         previous = None
         for checkpoint in dependency_order(checkpoints, families):
             if not dry_run and needs_wait(checkpoint, previous, families):
                 wait_for_subscriptions(settings)
             if checkpoint.remaining:
-                backfill_partition(settings, request, checkpoint, families[checkpoint.topic], dry_run)
+                run_partition(settings, request, checkpoint, families[checkpoint.topic], dry_run)
             previous = checkpoint
     except BaseException:
         if not dry_run:
             set_status(settings, report.run_id, "failed")
         raise
-    return _finish(settings, request, report, dry_run)
 
 
 def _start(
@@ -199,20 +216,9 @@ def backfill_flow(
     resolved = settings or get_settings()
     request = build_request(families, source, start, end, offsets or [])
     with timed_flow("backfill"):
-        checkpoints, topic_families = plan_task(resolved, request, restart)
-        report = _start(resolved, request, checkpoints, dry_run)
+        plan = plan_task(resolved, request, restart)
+        report = _start(resolved, request, plan[0], dry_run)
         if not report.already_complete:
-            try:
-                previous = None
-                for checkpoint in dependency_order(checkpoints, topic_families):
-                    if not dry_run and needs_wait(checkpoint, previous, topic_families):
-                        wait_for_subscriptions(resolved)
-                    if checkpoint.remaining:
-                        partition_task(resolved, request, checkpoint, topic_families[checkpoint.topic], dry_run)
-                    previous = checkpoint
-            except BaseException:
-                if not dry_run:
-                    set_status(resolved, report.run_id, "failed")
-                raise
+            _run_partitions(resolved, request, report, plan, dry_run, partition_task)
             report = _finish(resolved, request, report, dry_run)
     return report.as_dict()

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import Message
 
 from orchestration import kafka_state
 from platform_common.config import Settings
 from platform_common.kafka import make_consumer
+from platform_common.topic_ranges import read_ranges
 
 DAY_MS = 86_400_000
 BACKFILL_HEADER = "ledgerline-backfill"
@@ -64,24 +65,7 @@ def messages(settings: Settings, topic: str, marks: dict[tuple[str, int], tuple[
         return
     consumer = make_consumer(f"ledgerline-reconcile-{uuid.uuid4().hex[:8]}", settings, **{"enable.partition.eof": True})
     try:
-        consumer.assign([TopicPartition(topic, partition, low) for partition, (low, _) in todo.items()])
-        open_partitions = set(todo)
-        while open_partitions:
-            # consume() waits out its timeout unless 10000 messages come first: keep it short,
-            # a partition's end arrives as an EOF event anyway.
-            batch = consumer.consume(num_messages=10_000, timeout=0.1)
-            for message in batch:
-                partition = int(message.partition() or 0)
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        open_partitions.discard(partition)
-                        continue
-                    raise RuntimeError(f"reading {topic}: {error}")
-                if int(message.offset() or 0) >= todo[partition][1]:
-                    open_partitions.discard(partition)
-                    continue
-                yield message
+        yield from read_ranges(consumer, topic, todo)
     finally:
         consumer.close()
 

@@ -21,10 +21,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import TopicPartition
 
 from platform_common.config import Settings
 from platform_common.kafka import make_consumer
+from platform_common.topic_ranges import read_ranges
 
 
 @dataclass(frozen=True)
@@ -101,25 +102,8 @@ def read_processor_counts(settings: Settings, timeout_s: float = 10.0) -> Proces
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
             if high > low:
                 todo[partition] = (low, high)
-        if not todo:
-            return result
-        consumer.assign([TopicPartition(topic, partition, low) for partition, (low, _) in todo.items()])
-        open_partitions = set(todo)
-        while open_partitions:
-            # consume() returns when the batch is full or at the timeout, not at end of partition:
-            # a short timeout keeps a small changelog from costing a whole second
-            for message in consumer.consume(num_messages=10_000, timeout=0.1):
-                partition = int(message.partition() or 0)
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        open_partitions.discard(partition)
-                        continue
-                    raise RuntimeError(f"reading {topic}: {error}")
-                if int(message.offset() or 0) >= todo[partition][1]:
-                    open_partitions.discard(partition)
-                    continue
-                result.apply(message.key(), message.value())
+        for message in read_ranges(consumer, topic, todo):
+            result.apply(message.key(), message.value())
         return result
     finally:
         consumer.close()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from psycopg import sql
 
 from orchestration.backfill import BACKFILL_HEADER, BackfillRequest
 from orchestration.backfill_flow import run_backfill
@@ -17,37 +16,16 @@ from platform_common.postgres import Role, connect
 from platform_common.s3 import client_kwargs
 from platform_common.topics import Family
 
+from .backfill_helpers import warehouse_checksums as checksums_without
 from .conftest import Pipeline
 
 pytestmark = pytest.mark.timeout(900)
-CHECKSUM_EXCLUDED = {"loaded_at", "updated_at", "computed_at"}
+CHECKSUM_EXCLUDED = frozenset({"loaded_at", "updated_at", "computed_at"})
 
 
 def warehouse_checksums(settings: Settings) -> dict[str, str]:
     """md5 over every warehouse table's rows (load timestamps excluded), ordered."""
-    sums = {}
-    with connect(Role.WRITER, settings) as conn:
-        tables = conn.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = 'warehouse' AND table_type = 'BASE TABLE' ORDER BY 1"
-        ).fetchall()
-        for (table,) in tables:
-            columns = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT column_name FROM information_schema.columns"
-                    " WHERE table_schema = 'warehouse' AND table_name = %s ORDER BY ordinal_position",
-                    (table,),
-                ).fetchall()
-                if row[0] not in CHECKSUM_EXCLUDED
-            ]
-            row_text = sql.SQL("concat_ws('|', {})").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
-            query = sql.SQL("SELECT count(*), coalesce(md5(string_agg({row}, E'\\n' ORDER BY {row})), '') FROM {t}")
-            count, digest = conn.execute(
-                query.format(row=row_text, t=sql.Identifier("warehouse", table))
-            ).fetchone() or (0, "")
-            sums[table] = f"{count}:{digest}"
-    return sums
+    return checksums_without(settings, CHECKSUM_EXCLUDED)
 
 
 def test_backfill_twice_changes_nothing(pipeline: Pipeline) -> None:
