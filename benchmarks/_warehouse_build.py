@@ -16,48 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
 from platform_common.config import Settings
-from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, connect
 from platform_common.topics import Family, clean_topic
 
 PROGRESS_EVERY_S = 15.0
 
 Say = Callable[[str], None]
-
-
-def fresh_database(base: Settings, database: str, topic_prefix: str) -> Settings:
-    """Settings for `database` (dropped and created again, migrated) and the topics of `topic_prefix`
-    (created; any topic already under the prefix is deleted first)."""
-    with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    settings = base.model_copy(
-        update={
-            "postgres": base.postgres.model_copy(update={"database": database}),
-            "kafka": base.kafka.model_copy(update={"topic_prefix": topic_prefix}),
-        }
-    )
-    apply_migrations(settings)
-    ensure_login_roles(settings)
-    drop_topics(settings, topic_prefix)
-    ensure_standard_topics(settings)
-    return settings
-
-
-def drop_topics(settings: Settings, prefix: str) -> None:
-    """Delete every topic whose name starts with `prefix` and wait until they are gone."""
-    admin = make_admin(settings)
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
-    if not names:
-        return
-    for future in admin.delete_topics(names, operation_timeout=60).values():
-        future.result(timeout=60)
-    deadline = time.monotonic() + 60
-    while any(name in admin.list_topics(timeout=10).topics for name in names) and time.monotonic() < deadline:
-        time.sleep(0.5)
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _scratch import drop_stack, scratch_database
 from confluent_kafka import TopicPartition
-from psycopg import sql
 
 from platform_common.config import Settings, get_settings
-from platform_common.kafka import ensure_standard_topics, make_admin, make_consumer
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.kafka import make_consumer
 from platform_common.topics import Family, raw_topic
 from producers.gateway import create_api_key
 
@@ -46,30 +45,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def scratch(settings: Settings, database: str, prefix: str) -> Settings:
-    with connect(Role.ADMIN, settings, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    isolated = settings.model_copy(
-        update={
-            "postgres": settings.postgres.model_copy(update={"database": database}),
-            "kafka": settings.kafka.model_copy(update={"topic_prefix": prefix}),
-        }
-    )
-    apply_migrations(isolated)
-    ensure_login_roles(isolated)
-    ensure_standard_topics(isolated)
-    return isolated
-
-
-def tear_down(settings: Settings, database: str, prefix: str) -> None:
-    admin = make_admin(settings)
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
-    for future in admin.delete_topics(names, operation_timeout=30).values():
-        future.result(timeout=30)
-    with connect(Role.ADMIN, settings, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
 def payment(batch: int, index: int) -> dict[str, Any]:
@@ -171,7 +146,7 @@ def main() -> None:
     base_settings = get_settings()
     token = uuid.uuid4().hex[:8]
     database, prefix = f"ledgerline_bench_gateway_{token}", f"bench-gateway-{token}."
-    settings = scratch(base_settings, database, prefix)
+    settings = scratch_database(base_settings, database, prefix)
     _, key = create_api_key(settings, "benchmark", ["payment"], rate_limit_per_s=10_000_000)
     port = free_port()
     env = {**os.environ, "LEDGERLINE_POSTGRES__DATABASE": database, "LEDGERLINE_KAFKA__TOPIC_PREFIX": prefix}
@@ -205,7 +180,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     messages = topic_messages(settings, raw_topic(Family.PAYMENT, prefix))
-    tear_down(base_settings, database, prefix)
+    drop_stack(base_settings, settings)
     client_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     result = {
         "benchmark": "gateway",

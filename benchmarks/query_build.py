@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _warehouse_build import drop_topics, fresh_database, publish, run_sink
+from _scratch import drop_topics, scratch_database
+from _warehouse_build import publish, run_sink
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -78,7 +79,7 @@ def build(base: Settings) -> tuple[Settings, dict[str, Any], int]:
     started = time.perf_counter()
     phases: dict[str, float] = {}
     drop_topics(base, f"{DATABASE}.")  # left over by an interrupted build
-    settings = fresh_database(base, DATABASE, f"{DATABASE}.{uuid.uuid4().hex[:8]}.")
+    settings = scratch_database(base, DATABASE, f"{DATABASE}.{uuid.uuid4().hex[:8]}.", replace=True)
     phases["database_and_topics"] = time.perf_counter() - started
     log(f"generating {GENERATION.to_json()} and publishing to {settings.kafka.topic_prefix}*")
     try:

@@ -24,12 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _scratch import drop_stack, scratch_database
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 from psycopg import sql
 
 from platform_common.config import Settings, get_settings
-from platform_common.kafka import ensure_standard_topics, make_admin, make_consumer
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.kafka import make_consumer
+from platform_common.postgres import Role, connect
 from platform_common.topics import Family, clean_topic
 
 CUSTOMERS_PER_MILLION = 6_700  # 24 months of generator history, ~1.01M events
@@ -91,33 +92,6 @@ def _rss_peak_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _isolated(base: Settings, name: str) -> Settings:
-    with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    settings = base.model_copy(
-        update={
-            "postgres": base.postgres.model_copy(update={"database": name}),
-            "kafka": base.kafka.model_copy(update={"topic_prefix": f"{name}."}),
-        }
-    )
-    apply_migrations(settings)
-    ensure_login_roles(settings)
-    ensure_standard_topics(settings)
-    return settings
-
-
-def _drop(base: Settings, settings: Settings) -> None:
-    with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.postgres.database))
-        )
-    admin = make_admin(settings)
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(settings.kafka.topic_prefix)]
-    if names:
-        for future in admin.delete_topics(names, operation_timeout=30).values():
-            future.result(timeout=30)
 
 
 def _publish(settings_json: str, events: int) -> None:
@@ -230,7 +204,8 @@ def warehouse_benchmark(events: int = 1_000_000, batch_max_events: int | None = 
     from sinks.warehouse.sqlfiles import TIMINGS
 
     base = get_settings()
-    settings = _isolated(base, f"bench_wh_{uuid.uuid4().hex[:10]}")
+    name = f"bench_wh_{uuid.uuid4().hex[:10]}"
+    settings = scratch_database(base, name, f"{name}.")
     try:
         _say(f"generating and publishing {events:,} clean events to {settings.kafka.topic_prefix}*")
         publisher = multiprocessing.get_context("spawn").Process(
@@ -286,7 +261,7 @@ def warehouse_benchmark(events: int = 1_000_000, batch_max_events: int | None = 
             "sql_seconds": {label: round(value, 2) for label, value in sorted(TIMINGS.items(), key=lambda kv: -kv[1])},
         }
     finally:
-        _drop(base, settings)
+        drop_stack(base, settings)
 
 
 def lake_section(events: int) -> dict[str, Any]:

@@ -33,10 +33,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from _scratch import drop_topics
 from confluent_kafka import TopicPartition
 
 from platform_common.config import Settings, get_settings
-from platform_common.kafka import ensure_standard_topics, ensure_topics, make_admin, make_consumer, make_producer
+from platform_common.kafka import ensure_standard_topics, ensure_topics, make_consumer, make_producer
 from platform_common.topics import Family, TopicSpec, clean_topic, raw_topic
 from producers.sample_data import GenerationParams, generate
 from tests.unit.stream_processors.factory import generated_message
@@ -244,13 +245,6 @@ def _isolated(base: Settings, name: str) -> Settings:
     return settings
 
 
-def _drop(settings: Settings) -> None:
-    admin = make_admin(settings)
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(settings.kafka.topic_prefix)]
-    for future in admin.delete_topics(names, operation_timeout=60).values():
-        future.result(timeout=60)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -293,8 +287,8 @@ def main() -> None:
         finally:
             steady_worker.stop()
     finally:
-        _drop(backlog)
-        _drop(steady_topics)
+        drop_topics(backlog, backlog.kafka.topic_prefix)
+        drop_topics(steady_topics, steady_topics.kafka.topic_prefix)
     result = {
         "events": len(messages),
         "processing_guarantee": args.processing_guarantee,
