@@ -7,6 +7,7 @@ the writer role is what sinks and the gateway use, the reader role is all the qu
 from __future__ import annotations
 
 import logging
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,29 @@ def ensure_login_roles(settings: Settings | None = None) -> None:
     with connect(Role.ADMIN, settings, autocommit=True) as conn:
         for role, group in ((Role.WRITER, "ledgerline_write"), (Role.READER, "ledgerline_read")):
             user, password = _credentials(settings, role)
-            conn.execute(
-                statement.format(
-                    user_literal=sql.Literal(user),
-                    user=sql.Identifier(user),
-                    password=sql.Literal(password),
-                    group=sql.Identifier(group),
-                )
+            query = statement.format(
+                user_literal=sql.Literal(user),
+                user=sql.Identifier(user),
+                password=sql.Literal(password),
+                group=sql.Identifier(group),
             )
+            _execute_role_change(conn, query)
+
+
+def _execute_role_change(conn: psycopg.Connection[Any], query: sql.Composed, attempts: int = 6) -> None:
+    """Roles are cluster-wide, so two databases of one cluster being set up at once (two test
+    runs, a benchmark beside the demo) can update the same role row: PostgreSQL then fails one
+    with "tuple concurrently updated" instead of waiting. The statement is idempotent, so it
+    is simply tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            conn.execute(query)
+            return
+        except psycopg.errors.InternalError as error:
+            if "concurrently" not in str(error) or attempt == attempts:
+                raise
+            log.warning("role update raced another session; retrying", extra={"attempt": attempt})
+            time.sleep(0.05 * attempt)
 
 
 def yoyo_uri(settings: Settings | None = None) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import psycopg
@@ -62,3 +63,28 @@ def test_reader_role_cannot_write(empty_database: Settings) -> None:
     ensure_login_roles(empty_database)
     with connect(Role.READER, empty_database) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("INSERT INTO platform.setup_run (component) VALUES ('nope')")
+
+
+def test_login_roles_survive_concurrent_setups(stack: Settings) -> None:
+    """Roles are cluster-wide: several databases set up at once (parallel test runs, a benchmark
+    beside the demo) update the same role rows, which PostgreSQL may refuse with "tuple
+    concurrently updated"; every setup must still succeed."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def set_up() -> None:
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(15):
+                ensure_login_roles(stack)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=set_up) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    with connect(Role.WRITER, stack) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
