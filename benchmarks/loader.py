@@ -62,6 +62,28 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def broker_cpu_seconds() -> float | None:
+    """CPU of the local Kafka broker process(es), None when the broker runs elsewhere: both
+    producers here share 2 cores with it, so how busy it was explains the figures."""
+    total, found = 0.0, False
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"kafka.Kafka" not in (proc / "cmdline").read_bytes():
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        found = True
+    return total if found else None
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 2)
+
+
 def event_file(settings: Settings, events: int) -> Path:
     path = settings.services.data_dir / "bench" / f"loader-usage-{events}.ndjson"
     if path.exists():
@@ -157,7 +179,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             print(f"loading {source.name} -> {topic}", flush=True)
-            cpu = cpu_seconds()
+            cpu, broker_before = cpu_seconds(), broker_cpu_seconds()
             started = time.perf_counter()
             summary = load_file(
                 source,
@@ -171,13 +193,15 @@ def main() -> None:
             )
             elapsed = time.perf_counter() - started
             loader_cpu = cpu_seconds() - cpu
+            broker_loader = _spent(broker_before, broker_cpu_seconds())
         loader_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"loader: {summary.read:,} read, {summary.produced:,} produced in {elapsed:.1f}s", flush=True)
         messages = read_back(settings, topic, summary.produced)
         print(f"read back {len(messages):,} Avro messages; raw produce -> {baseline_topic}", flush=True)
-        cpu = cpu_seconds()
+        cpu, broker_before = cpu_seconds(), broker_cpu_seconds()
         baseline_elapsed = raw_produce(settings, baseline_topic, messages)
         baseline_cpu = cpu_seconds() - cpu
+        broker_baseline = _spent(broker_before, broker_cpu_seconds())
     finally:
         admin = make_admin(base)
         names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
@@ -204,6 +228,10 @@ def main() -> None:
                 "baseline_events_per_cpu_s": round(len(messages) / baseline_cpu) if baseline_cpu else None,
                 "baseline_elapsed_s": round(baseline_elapsed, 2),
                 "baseline_cpu_s": round(baseline_cpu, 2),
+                # The local broker's CPU during each run (null when it runs elsewhere): with
+                # the producer's, against 2 cores x elapsed, it shows how saturated each run was.
+                "broker_cpu_s_loader": broker_loader,
+                "broker_cpu_s_baseline": broker_baseline,
                 "batch_size": args.batch_size,
                 "workers": args.workers or "auto",
                 "format": args.format,
