@@ -7,6 +7,7 @@ the writer role is what sinks and the gateway use, the reader role is all the qu
 from __future__ import annotations
 
 import logging
+import random
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -93,11 +94,11 @@ def ensure_login_roles(settings: Settings | None = None) -> None:
             _execute_role_change(conn, query)
 
 
-def _execute_role_change(conn: psycopg.Connection[Any], query: sql.Composed, attempts: int = 6) -> None:
+def _execute_role_change(conn: psycopg.Connection[Any], query: sql.Composed, attempts: int = 30) -> None:
     """Roles are cluster-wide, so two databases of one cluster being set up at once (two test
     runs, a benchmark beside the demo) can update the same role row: PostgreSQL then fails one
     with "tuple concurrently updated" instead of waiting. The statement is idempotent, so it
-    is simply tried again."""
+    is simply tried again, after a random pause so racing sessions fall out of step."""
     for attempt in range(1, attempts + 1):
         try:
             conn.execute(query)
@@ -106,7 +107,7 @@ def _execute_role_change(conn: psycopg.Connection[Any], query: sql.Composed, att
             if "concurrently" not in str(error) or attempt == attempts:
                 raise
             log.warning("role update raced another session; retrying", extra={"attempt": attempt})
-            time.sleep(0.05 * attempt)
+            time.sleep(random.uniform(0.01, 0.1))  # noqa: S311 - jitter, not security
 
 
 def yoyo_uri(settings: Settings | None = None) -> str:

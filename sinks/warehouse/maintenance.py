@@ -181,7 +181,7 @@ def reset_for_rebuild(
         acquire_session_lock(lock, wait_seconds=2.0)
         with _connect(settings) as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-            _truncate(conn, (*DERIVED_TABLES, *EVENT_TABLES, "warehouse.region"))
+            _truncate(conn, (*DERIVED_TABLES, *EVENT_TABLES, "warehouse.event_freshness", "warehouse.region"))
             conn.execute(
                 "DELETE FROM platform.consumer_offset WHERE consumer_name = %s AND topic = ANY(%s)",
                 (sink.consumer_name, topics),

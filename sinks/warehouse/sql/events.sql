@@ -32,9 +32,22 @@ INSERT INTO staging.new_payment_event SELECT * FROM inserted;
 
 -- name: usage_event
 -- Usage is nine events in ten, so its new rows are not copied again: usage_daily works from the
--- batch itself (see usage_costs.sql for why that is exact).
-INSERT INTO warehouse.usage_event SELECT s.* FROM staging.stg_usage_event s
-ON CONFLICT (event_id) DO NOTHING;
+-- batch itself (see usage_costs.sql for why that is exact). Only their event_time comes back,
+-- for the family's freshness row. Returns row_count: the events inserted.
+WITH inserted AS (
+    INSERT INTO warehouse.usage_event SELECT s.* FROM staging.stg_usage_event s
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_time
+), newest AS (
+    SELECT max(event_time) AS latest_event_time, count(*) AS inserted_count FROM inserted
+), freshness AS (
+    INSERT INTO warehouse.event_freshness AS f (family, latest_event_time, loaded_at)
+    SELECT 'usage', n.latest_event_time, now() FROM newest n WHERE n.inserted_count > 0
+    ON CONFLICT (family) DO UPDATE
+    SET latest_event_time = greatest(f.latest_event_time, excluded.latest_event_time),
+        loaded_at = greatest(f.loaded_at, excluded.loaded_at)
+)
+SELECT inserted_count AS row_count FROM newest;
 
 -- name: cost_event
 WITH inserted AS (
@@ -42,3 +55,19 @@ WITH inserted AS (
     ON CONFLICT (event_id) DO NOTHING
     RETURNING *)
 INSERT INTO staging.new_cost_event SELECT * FROM inserted;
+
+-- name: event_freshness
+-- The newest event_time and load time per family, from the events this batch inserted (a
+-- duplicate moves neither): what /data-quality/freshness reads instead of scanning the event
+-- tables. Usage keeps its row in the usage_event statement above.
+INSERT INTO warehouse.event_freshness AS f (family, latest_event_time, loaded_at)
+SELECT family, max(event_time), max(loaded_at)
+FROM (SELECT 'subscription' AS family, event_time, loaded_at FROM staging.new_subscription_event
+      UNION ALL
+      SELECT 'payment', event_time, loaded_at FROM staging.new_payment_event
+      UNION ALL
+      SELECT 'operational_cost', event_time, loaded_at FROM staging.new_cost_event) inserted
+GROUP BY family
+ON CONFLICT (family) DO UPDATE
+SET latest_event_time = greatest(f.latest_event_time, excluded.latest_event_time),
+    loaded_at = greatest(f.loaded_at, excluded.loaded_at);

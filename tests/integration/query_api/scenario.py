@@ -246,7 +246,7 @@ PAYMENT_EVENT_AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def _load_events(conn: psycopg.Connection[Any]) -> None:
-    """One subscription and one payment event, for freshness (usage and cost stay empty)."""
+    """One subscription and one payment event and their freshness rows (usage and cost stay empty)."""
     conn.execute(
         "INSERT INTO warehouse.subscription_event (event_id, event_type, event_time, event_date, source, "
         "schema_version, writer_version, producer, received_at, trace_id, is_late, kafka_topic, kafka_partition, "
@@ -266,6 +266,13 @@ def _load_events(conn: psycopg.Connection[Any]) -> None:
         "'2026-03-31', 'emea', %s)",
         (*_envelope("e-pay", "invoice_paid", PAYMENT_EVENT_AT, "events.payment.clean"), PAYMENT_EVENT_AT),
     )
+    # What the warehouse sink keeps beside such events in the same transaction (events.sql).
+    conn.execute(
+        "INSERT INTO warehouse.event_freshness (family, latest_event_time, loaded_at)"
+        " VALUES (%s, %s, %s), (%s, %s, %s)",
+        ("subscription", SUBSCRIPTION_EVENT_AT, SUBSCRIPTION_EVENT_AT + timedelta(minutes=5),
+         "payment", PAYMENT_EVENT_AT, PAYMENT_EVENT_AT),
+    )  # fmt: skip
 
 
 # (run, series, freq, metric, unit, level, region, values: (ds, point, lo80, hi80, lo95, hi95))
