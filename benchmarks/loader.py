@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/loader.py                 # 1,000,000 events (file cached)
     .venv/bin/python benchmarks/loader.py --events 200000 --workers 1   # inline validation
+    .venv/bin/python benchmarks/loader.py --format parquet   # or csv: the same events converted
 
 The file holds the first N usage events of `producers.sample_data` (usage every 2nd day, ~1.07M
 usage events) and is cached under `<services.data_dir>/bench/`. Under a unique topic prefix:
@@ -109,16 +110,27 @@ def event_file(settings: Settings, events: int) -> Path:
 
 
 def as_format(source: Path, fmt: str) -> Path:
-    """The same events as Parquet (nested records stay structs), converted once and cached."""
+    """The same events as Parquet (nested records stay structs) or CSV (nested fields as dotted
+    columns, every cell text), converted once and cached."""
     if fmt == "ndjson":
         return source
     import polars as pl
 
-    path = source.with_suffix(".parquet")
+    path = source.with_suffix(f".{fmt}")
     if not path.exists():
-        print(f"converting {source.name} to Parquet ...", flush=True)
+        print(f"converting {source.name} to {fmt} ...", flush=True)
         temporary = path.with_suffix(".tmp")
-        pl.read_ndjson(source, infer_schema_length=None).write_parquet(temporary)
+        frame = pl.read_ndjson(source, infer_schema_length=None)
+        if fmt == "parquet":
+            frame.write_parquet(temporary)
+        else:
+            nested = {name: kind for name, kind in frame.schema.items() if isinstance(kind, pl.Struct)}
+            for name, kind in nested.items():
+                fields = [field.name for field in kind.fields]
+                frame = frame.with_columns(
+                    pl.col(name).struct.field(field).alias(f"{name}.{field}") for field in fields
+                ).drop(name)
+            frame.write_csv(temporary)
         temporary.replace(path)
     return path
 
@@ -162,7 +174,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--workers", type=int, default=0, help="0: the loader's auto choice")
-    parser.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="the file's format")
+    parser.add_argument("--format", choices=["ndjson", "parquet", "csv"], default="ndjson", help="the file's format")
     args = parser.parse_args()
 
     base = get_settings()
