@@ -56,20 +56,12 @@ def demo_settings(isolated_stack: Settings, tmp_path: Path) -> Iterator[Settings
         stop_pipeline(settings)
 
 
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
 def _get(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback test servers
         return int(response.status), response.read().decode()
 
 
-def test_reduced_demo_end_to_end(demo_settings: Settings, prefect_server: None) -> None:
+def test_reduced_demo_end_to_end(demo_settings: Settings, prefect_server: str) -> None:
     settings = demo_settings
     params = DemoParams(customers=150, months=6, bad_share=0.01, late_share=0.002, gateway_months=1)
     ports = PipelinePorts(free_port(), free_port(), free_port(), free_port())

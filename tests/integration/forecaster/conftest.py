@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 import pytest
-from psycopg import sql
 
 from forecaster import RunOptions, RunResult, run_forecast
 from forecaster.synthetic import SyntheticSpec, insert
 from platform_common.config import Settings
 from platform_common.kafka import ensure_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, connect
 from platform_common.topics import DAY_MS, TopicSpec, forecasts_topic
+from tests.conftest import NewDatabase
 
 END = date(2025, 12, 31)
 FIRST_AS_OF = date(2025, 11, 30)
@@ -28,32 +28,26 @@ OPTIONS = RunOptions(horizon_days=14, horizon_months=3, history_days=500, daily_
 
 
 @pytest.fixture(scope="module")
-def forecaster_stack(stack: Settings) -> Iterator[Settings]:
+def forecaster_stack(stack: Settings, new_database: NewDatabase) -> Iterator[Settings]:
     suffix = uuid.uuid4().hex[:10]
     name, prefix = f"ledgerline_test_forecaster_{suffix}", f"test-forecaster-{suffix}."
-    with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    isolated = stack.model_copy(
-        update={
-            "postgres": stack.postgres.model_copy(update={"database": name}),
-            "kafka": stack.kafka.model_copy(update={"topic_prefix": prefix}),
-        }
-    )
-    try:
-        apply_migrations(isolated)
-        ensure_login_roles(isolated)
-        ensure_topics([TopicSpec(forecasts_topic(prefix), 1, DAY_MS)], isolated)
-        with connect(Role.WRITER, isolated) as conn:
-            insert(conn, SyntheticSpec(regions=1, plans=2, days=500, end=END, prefix="it", base_subscriptions=(5, 15)))
-            # A region and plan launched five days before the end: too short to model.
-            insert(conn, SyntheticSpec(regions=1, plans=1, days=5, end=END, prefix="new", base_subscriptions=(3, 4)))
-        yield isolated
-    finally:
-        with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin = make_admin(stack)
-        for future in admin.delete_topics([forecasts_topic(prefix)], operation_timeout=30).values():
-            future.result(timeout=30)
+    with new_database(name) as database:
+        isolated = database.model_copy(update={"kafka": database.kafka.model_copy(update={"topic_prefix": prefix})})
+        try:
+            ensure_topics([TopicSpec(forecasts_topic(prefix), 1, DAY_MS)], isolated)
+            with connect(Role.WRITER, isolated) as conn:
+                insert(
+                    conn, SyntheticSpec(regions=1, plans=2, days=500, end=END, prefix="it", base_subscriptions=(5, 15))
+                )
+                # A region and plan launched five days before the end: too short to model.
+                insert(
+                    conn, SyntheticSpec(regions=1, plans=1, days=5, end=END, prefix="new", base_subscriptions=(3, 4))
+                )
+            yield isolated
+        finally:
+            admin = make_admin(stack)
+            for future in admin.delete_topics([forecasts_topic(prefix)], operation_timeout=30).values():
+                future.result(timeout=30)
 
 
 @dataclass(frozen=True)

@@ -39,14 +39,6 @@ ROOT = Path(__file__).resolve().parents[3]
 CHUNK = 10
 
 
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
 @pytest.fixture
 def backfill_stack(fresh_database: Settings, isolated_topics: Settings) -> Settings:
     """A database and topic prefix of this test's own."""
@@ -101,7 +93,7 @@ def _samples(collector: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
 
 
 def test_backfill_flow_republishes_the_range_once_and_a_second_run_sends_nothing(
-    prefect_server: None, backfill_stack: Settings, small_chunks: int
+    prefect_server: str, backfill_stack: Settings, small_chunks: int
 ) -> None:
     settings = backfill_stack
     originals = produce_raw(settings, Family.PAYMENT, 0, 25) + produce_raw(settings, Family.PAYMENT, 3, 12)
@@ -134,7 +126,7 @@ def test_backfill_flow_republishes_the_range_once_and_a_second_run_sends_nothing
 
 
 def test_backfill_flow_retries_a_failed_partition_from_its_stored_checkpoint(
-    prefect_server: None, backfill_stack: Settings, small_chunks: int, monkeypatch: pytest.MonkeyPatch
+    prefect_server: str, backfill_stack: Settings, small_chunks: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Kafka fails once mid-partition, after the first chunk was acknowledged and checkpointed:
     Prefect retries the partition task, which resumes after that chunk, and every message ends
@@ -255,7 +247,7 @@ def test_offset_ranges_republish_exactly_the_named_messages(backfill_stack: Sett
 
 
 def test_the_latest_flow_runs_of_this_stacks_deployments_are_exported(
-    prefect_server: None, backfill_stack: Settings
+    prefect_server: str, backfill_stack: Settings
 ) -> None:
     """`ledgerline_flow_last_run_duration_seconds` from the Prefect API: runs of this stack's
     deployments count; in-process runs (no deployment) and other stacks' deployments do not."""
@@ -292,7 +284,7 @@ def test_the_latest_flow_runs_of_this_stacks_deployments_are_exported(
 
 
 def test_a_scheduled_flow_run_in_prefects_engine_subprocess_logs_json_lines(
-    prefect_server: None, backfill_stack: Settings
+    prefect_server: str, backfill_stack: Settings
 ) -> None:
     """Run a deployment's flow run the way `orchestration serve` has Prefect's runner run it:
     `python -m prefect.engine` in a new process that never went through `ledgerline`'s entry

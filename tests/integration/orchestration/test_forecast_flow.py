@@ -3,7 +3,6 @@ failure (no facts) is not retried. Runs in-process against Prefect's test server
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,14 +15,6 @@ from orchestration.forecast_flow import forecast_flow
 from platform_common.config import Settings
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
 
 
 @dataclass
@@ -45,7 +36,7 @@ def _task_runs(flow_run_id: Any) -> dict[str, Any]:
 
 
 def test_forecast_flow_retries_a_transient_failure(
-    prefect_server: None, fresh_database: Settings, monkeypatch: pytest.MonkeyPatch
+    prefect_server: str, fresh_database: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Any] = []
 
@@ -72,7 +63,7 @@ def test_forecast_flow_retries_a_transient_failure(
 
 
 def test_forecast_flow_does_not_retry_a_warehouse_without_facts(
-    prefect_server: None, fresh_database: Settings, monkeypatch: pytest.MonkeyPatch
+    prefect_server: str, fresh_database: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Any] = []
 
@@ -89,7 +80,7 @@ def test_forecast_flow_does_not_retry_a_warehouse_without_facts(
 
 
 def test_refresh_flow_rebuilds_read_models_only_after_a_new_warehouse_batch(
-    prefect_server: None, fresh_database: Settings
+    prefect_server: str, fresh_database: Settings
 ) -> None:
     from orchestration.refresh_flow import refresh_flow
     from platform_common.postgres import Role, connect

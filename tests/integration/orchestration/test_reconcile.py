@@ -49,16 +49,11 @@ pytestmark = pytest.mark.timeout(600)
 LEDGERLINE = Path(sys.executable).parent / "ledgerline"
 
 
-@pytest.fixture(scope="module")
-def prefect_url() -> Iterator[str]:
-    """Prefect's in-process test server; its URL lets a CLI subprocess run the flow there too."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        url = PREFECT_API_URL.value()
-        assert url
-        yield str(url)
+@pytest.fixture
+def prefect_url(prefect_server: str) -> str:
+    """Prefect's in-process test server (one for the session); its URL lets a CLI subprocess run
+    the flow there too."""
+    return prefect_server
 
 
 CliResult = tuple[int, dict[str, Any], str]

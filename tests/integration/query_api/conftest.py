@@ -1,9 +1,10 @@
 """Fixtures of the query API tests: the fixed scenario in a database of its own, and clients.
 
-`scenario_settings` is the module-scoped twin of the shared `fresh_database` fixture (same
-steps: a new database, every migration, the login roles; dropped afterwards): the tests that
-use it only read, so one database per module keeps the suite fast without sharing state with
-any other test. Tests that change the database use `fresh_database` itself.
+`scenario_settings` is the module-scoped twin of the shared `fresh_database` fixture (made the
+same way, by `new_database`: a new database, every migration, the login roles; dropped
+afterwards): the tests that use it only read, so one database per module keeps the suite fast
+without sharing state with any other test. Tests that change the database use `fresh_database`
+itself.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 
 from platform_common.config import Settings
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, connect
 from query_api import create_app, refresh_read_models
+from tests.conftest import NewDatabase
 from tests.integration.query_api import scenario
 
 
@@ -36,19 +37,10 @@ def load_scenario(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def scenario_settings(stack: Settings) -> Iterator[Settings]:
-    name = f"ledgerline_test_{uuid.uuid4().hex[:12]}"
-    with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    isolated = with_database(stack, name)
-    try:
-        apply_migrations(isolated)
-        ensure_login_roles(isolated)
+def scenario_settings(new_database: NewDatabase) -> Iterator[Settings]:
+    with new_database(f"ledgerline_test_{uuid.uuid4().hex[:12]}") as isolated:
         load_scenario(isolated)
         yield isolated
-    finally:
-        with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="module")
