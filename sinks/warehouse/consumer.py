@@ -110,7 +110,7 @@ class WarehouseSink:
             self._probe = make_consumer(consumer_group(self.settings, sink) + "-watermarks", self.settings)
             server = None
             if sink.metrics_port:
-                server = serve_metrics(sink.metrics_host, sink.metrics_port, self._health_checks(consumer))
+                server = serve_metrics(sink.metrics_host, sink.metrics_port, self._health_checks())
             try:
                 consumer.subscribe(
                     self.topics,
@@ -325,12 +325,15 @@ class WarehouseSink:
         for (topic, partition), lag in lags.items():
             metrics.CONSUMER_LAG.labels(topic, str(partition)).set(lag)
 
-    def _health_checks(self, consumer: Consumer) -> list[tuple[str, Any]]:
+    def _health_checks(self) -> list[tuple[str, Any]]:
         def postgres() -> None:
             self._lock_conn.execute("SELECT 1")
 
         def kafka() -> None:
-            consumer.list_topics(timeout=2)
+            # On the probe client: the group consumer answers metadata requests behind its own
+            # fetches (3-5 s while it catches up), so the check timed out and process
+            # supervisors (orchestration, the demo) waited 10-30 s for a healthy sink.
+            self._probe.list_topics(timeout=2)
 
         def loop() -> None:
             stalled = time.monotonic() - self._last_loop
