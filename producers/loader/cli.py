@@ -23,7 +23,7 @@ def produce(
     checkpoint: Path | None = typer.Option(None, help="Checkpoint file (default: FILE.ledgerline-checkpoint)."),
     restart: bool = typer.Option(False, "--restart", help="Ignore the checkpoint and load from the start."),
     batch_size: int = typer.Option(
-        DEFAULT_BATCH_SIZE, min=1, help="Records per acknowledged batch (the most a kill re-sends)."
+        DEFAULT_BATCH_SIZE, min=1, help="Records per acknowledged batch (a kill re-sends at most two)."
     ),
     workers: int = typer.Option(
         0,

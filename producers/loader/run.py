@@ -43,7 +43,8 @@ TAIL_KICK_S = 0.001
 # per-record work, ~0.7 us per record at 5000 records, ~0.2 at 20000.
 PREPARE_RECORDS = 20_000
 # Each batch ends with a wait for its acknowledgements (one acks=all round trip, ~5-10 ms) that
-# lets a killed run re-send at most one batch. Measured on 2 CPUs, 1M events: 200 batches of
+# bounds what a killed run re-sends (this batch, and the one before if its checkpoint save was
+# still running: see the module docstring). Measured on 2 CPUs, 1M events: 200 batches of
 # 5000 spent ~1.4 s of a ~4 s load in those waits, 50 batches of 20000 ~0.4 s. A re-sent batch
 # is harmless (event ids make it a duplicate the stream processor drops), so the larger one.
 DEFAULT_BATCH_SIZE = 20_000

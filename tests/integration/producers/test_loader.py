@@ -152,4 +152,6 @@ def test_killed_load_resumes_after_the_checkpoint_without_loss_or_mass_duplicate
         for m in consume(isolated_topics, raw_topic(Family.USAGE, isolated_topics.kafka.topic_prefix))
     ]
     assert set(ids) == {event["event_id"] for event in rows}
-    assert len(ids) <= len(rows) + batch  # at most the batch in flight at the kill is sent twice
+    # At most the batch in flight at the kill and, when its checkpoint save had not finished
+    # (saves run on their own thread, see producers/loader/run.py), the one before it.
+    assert len(ids) <= len(rows) + 2 * batch
