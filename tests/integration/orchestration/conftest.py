@@ -16,8 +16,6 @@ from orchestration.processes import PipelinePorts, ProcessSpec
 from orchestration.scratch import free_port, scratch_stack
 from platform_common.config import Settings
 
-from .pipeline_helpers import start_pipeline
-
 SMALL = DemoParams(customers=60, months=3, bad_share=0.01, late_share=0.0, gateway_months=0)
 
 
@@ -47,7 +45,7 @@ def pipeline(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
             if spec.name not in ("gateway", "query-api", "orchestration")
         ]
         try:
-            start_pipeline(settings, specs, print, timeout_s=120)
+            processes.start_pipeline(settings, specs, print, timeout_s=120)
             load_files(settings, data, SendReport(), print)
             running = Pipeline(settings, specs, data)
             running.wait_drained()

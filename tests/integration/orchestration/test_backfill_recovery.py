@@ -33,7 +33,6 @@ from sinks.warehouse import reset_for_rebuild
 
 from .backfill_helpers import PROVENANCE, run_status, stored_checkpoints, warehouse_checksums
 from .conftest import Pipeline
-from .pipeline_helpers import start_pipeline
 
 pytestmark = pytest.mark.timeout(900)
 STAGES = ("stream-0", "lake-sink", "warehouse-sink")
@@ -86,7 +85,7 @@ def test_a_lake_backfill_restores_a_lost_warehouse_resumes_after_an_interruption
         for spec in processes.pipeline_specs(rebuilt, ports, pipeline.data.reference_path, lake_batch_seconds=2.0)
         if spec.name in STAGES
     ]
-    start_pipeline(rebuilt, specs, print, timeout_s=120)
+    processes.start_pipeline(rebuilt, specs, print, timeout_s=120)
     urls = [spec.metrics_url for spec in specs if spec.name.startswith("stream-")]
 
     # Subscriptions first, interrupted after the first acknowledged chunk of a partition.

@@ -34,7 +34,6 @@ from platform_common.topics import Family, raw_topic
 from sinks.lake import LakeReader
 from sinks.lake.envelope import QUARANTINE_FAMILY
 from sinks.warehouse import DEMO_FX_RATES, load_fx, reset_for_rebuild
-from tests.integration.orchestration.pipeline_helpers import start_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -92,7 +91,7 @@ def test_rebuild_from_the_lake_gives_identical_facts(pipeline_settings: Settings
 
     # Live path.
     specs = _specs(settings, data.reference_path)
-    start_pipeline(settings, specs, _say, timeout_s=90)
+    processes.start_pipeline(settings, specs, _say, timeout_s=90)
     load_files(settings, data, SendReport(), _say)
     _wait_drained(settings, specs)
     live = checksums(settings, derived=True)
@@ -115,7 +114,7 @@ def test_rebuild_from_the_lake_gives_identical_facts(pipeline_settings: Settings
         assert query(rebuild, f"SELECT count(*) FROM warehouse.{table}") == [(0,)], table
 
     specs = _specs(rebuild, data.reference_path)
-    start_pipeline(rebuild, specs, _say, timeout_s=90)
+    processes.start_pipeline(rebuild, specs, _say, timeout_s=90)
     # One backfill of every family: it re-publishes subscriptions first and waits for the
     # processor to take them before the rest (orchestration.backfill_order). In name order,
     # payments would wait parked for subscriptions still queued behind them and be quarantined
