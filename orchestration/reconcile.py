@@ -66,9 +66,9 @@ from orchestration.reconcile_measure import (
     warehouse_quarantine_check,
     warehouse_rows,
 )
-from orchestration.scan import PartitionScan, scan_quarantine, scan_topic
+from orchestration.scan import scan_quarantine, scan_topic
 from platform_common.config import Settings
-from platform_common.stream_counts import ProcessorCounts, read_processor_counts
+from platform_common.stream_counts import read_processor_counts
 from platform_common.topics import Family, clean_topic, quarantine_topic, raw_topic
 
 __all__ = [
@@ -89,6 +89,7 @@ __all__ = [
     "balance_check",
     "lake_count_below",
     "mrr_bridge_checks",
+    "partition_balance",
     "quarantine_by_reason",
     "quarantine_source",
     "to_date",
@@ -195,7 +196,8 @@ class Reconciler:
             clean_archived = archived_clean(clean[family], rows, warehouse, marks)
             partitions = sorted(partition for topic, partition in marks if topic == raw[family])
             balances = [
-                self._balance(
+                partition_balance(
+                    settings.kafka.topic_prefix,
                     family,
                     partition,
                     durable,
@@ -218,20 +220,3 @@ class Reconciler:
         self.checks.append(Check("single_output", doubles == 0, f"{doubles} raw message(s) with more than one output"))
         self.checks.extend(mrr_bridge_checks(settings))
         self.rows = {key: row for key, row in self.rows.items() if scope.includes(row.day)}
-
-    def _balance(
-        self,
-        family: Family,
-        partition: int,
-        durable: ProcessorCounts,
-        unsettled: set[TP],
-        marks: Marks,
-        raw_scan: dict[int, PartitionScan],
-        manifests: dict[TP, list[tuple[int, int, int, int]]],
-        outputs: dict[TP, dict[int, str]],
-        stores: dict[str, Archived] | None = None,
-    ) -> PartitionBalance:
-        prefix = self.settings.kafka.topic_prefix
-        return partition_balance(
-            prefix, family, partition, durable, unsettled, marks, raw_scan, manifests, outputs, stores
-        )

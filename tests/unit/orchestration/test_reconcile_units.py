@@ -14,6 +14,7 @@ from orchestration.reconcile import (
     archived_clean,
     balance_check,
     lake_count_below,
+    partition_balance,
     quarantine_source,
     to_date,
 )
@@ -157,8 +158,12 @@ def test_balance_without_durable_counts() -> None:
     absent = ProcessorCounts("x-state-changelog", exists=False)
     topic = "events.payment.raw"
     marks = {(topic, 0): (0, 5), (topic, 1): (0, 0)}
-    used = reconciler._balance(Family.PAYMENT, 0, absent, set(), marks, {}, {}, {})
-    empty = reconciler._balance(Family.PAYMENT, 1, absent, set(), marks, {}, {}, {})
+    used = partition_balance(
+        reconciler.settings.kafka.topic_prefix, Family.PAYMENT, 0, absent, set(), marks, {}, {}, {}
+    )
+    empty = partition_balance(
+        reconciler.settings.kafka.topic_prefix, Family.PAYMENT, 1, absent, set(), marks, {}, {}, {}
+    )
     assert used.unverified == ["no durable counts (topic x-state-changelog missing)"]
     assert empty.difference == 0
     assert balance_check("payment", [used, empty]).status == "unverified"
@@ -220,10 +225,14 @@ def _trimmed_partition(clean_store: Archived, quarantine_store: Archived) -> tup
     scan.offsets.extend(range(10))
     outputs = {(raw, 0): {5: "clean", 6: "clean", 7: "clean", 8: "quarantined", 4: "quarantined"}}
     stores = {"clean": clean_store, "quarantined": quarantine_store}
-    balance = reconciler._balance(Family.USAGE, 0, durable, set(), marks, {0: scan}, {}, outputs, stores)
+    balance = partition_balance(
+        reconciler.settings.kafka.topic_prefix, Family.USAGE, 0, durable, set(), marks, {0: scan}, {}, outputs, stores
+    )
     untrimmed = {(raw, 0): (0, 10), (clean, 0): (0, 7), (quarantine, 0): (0, 2)}
     outputs[(raw, 0)].update({0: "clean", 1: "clean", 2: "clean", 3: "clean"})
-    reference = reconciler._balance(Family.USAGE, 0, durable, set(), untrimmed, {0: scan}, {}, outputs)
+    reference = partition_balance(
+        reconciler.settings.kafka.topic_prefix, Family.USAGE, 0, durable, set(), untrimmed, {0: scan}, {}, outputs
+    )
     return balance, reference
 
 
