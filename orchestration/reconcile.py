@@ -40,20 +40,16 @@ from datetime import date
 from orchestration import drain, kafka_state, reconcile_measure
 from orchestration.reconcile_balance import (
     COLUMNS,
-    EPOCH,
-    TERMS,
     TP,
     Archived,
     Check,
     DayRow,
-    Marks,
     PartitionBalance,
     Scope,
     archived_clean,
     balance_check,
     lake_count_below,
     partition_balance,
-    quarantine_by_reason,
     quarantine_source,
     to_date,
 )
@@ -73,15 +69,11 @@ from platform_common.topics import Family, clean_topic, quarantine_topic, raw_to
 
 __all__ = [
     "COLUMNS",
-    "EPOCH",
     "EVENT_TABLES",
     "SQL",
-    "TERMS",
-    "TP",
     "Archived",
     "Check",
     "DayRow",
-    "Marks",
     "PartitionBalance",
     "Reconciler",
     "Scope",
@@ -90,7 +82,6 @@ __all__ = [
     "lake_count_below",
     "mrr_bridge_checks",
     "partition_balance",
-    "quarantine_by_reason",
     "quarantine_source",
     "to_date",
 ]

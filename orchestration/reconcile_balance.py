@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from orchestration.scan import PartitionScan, QuarantineItem
+from orchestration.scan import PartitionScan
 from platform_common.stream_counts import ProcessorCounts
 from platform_common.topics import Family, clean_topic, quarantine_topic, raw_topic
 
@@ -289,7 +289,3 @@ def partition_balance(
         number = sum(1 for offset, kind in kinds.items() if kind == output and offset < end and offset not in parked)
         setattr(item, output, number + deleted)
     return item
-
-
-def quarantine_by_reason(items: list[QuarantineItem]) -> Counter[str]:
-    return Counter(item.reason for item in items)
