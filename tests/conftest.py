@@ -111,10 +111,10 @@ def _copied_database(stack: Settings, template: str, name: str) -> Iterator[Sett
             (template,),
         )
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    # The copy has every migration (the template was made this session) and roles are
+    # cluster-wide (the template's set-up made them): nothing to apply again.
     isolated = _with(stack, postgres={"database": name})
     try:
-        apply_migrations(isolated)  # nothing to do, unless a migration was added since the template was made
-        ensure_login_roles(isolated)
         yield isolated
     finally:
         _drop_database(stack, name)
