@@ -34,8 +34,10 @@ INSERT INTO staging.new_payment_event SELECT * FROM inserted;
 -- Usage is nine events in ten, so its new rows are not copied again: usage_daily works from the
 -- batch itself (see usage_costs.sql for why that is exact). Only their event_time comes back,
 -- for the family's freshness row. Returns row_count: the events inserted.
+-- In event_id order: the primary key's leaf pages are then visited in order rather than at
+-- random (measured on 1M events: ~9 s instead of ~10 s for this statement, sort included).
 WITH inserted AS (
-    INSERT INTO warehouse.usage_event SELECT s.* FROM staging.stg_usage_event s
+    INSERT INTO warehouse.usage_event SELECT s.* FROM staging.stg_usage_event s ORDER BY s.event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_time
 ), newest AS (
