@@ -38,7 +38,11 @@ BATCH_AGE_SECONDS = Histogram(
     buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300),
 )
 CONSUMER_LAG = Gauge("ledgerline_lake_consumer_lag", "High watermark minus committed offset.", ["topic", "partition"])
-BUFFERED_BYTES = Gauge("ledgerline_lake_buffered_bytes", "Value bytes consumed but not yet in the lake.")
+BUFFERED_BYTES = Gauge(
+    "ledgerline_lake_buffered_bytes",
+    "Estimated memory of records consumed but not yet in the lake (value bytes + ~1 KiB each); "
+    "consuming pauses above max_buffered_bytes.",
+)
 
 
 def report_progress(consumer: Consumer, stats: SinkStats, buffers: Mapping[tuple[str, int], PartitionBuffer]) -> None:
