@@ -7,9 +7,9 @@ so batch boundaries move between lives, which is what would create overlaps with
 start-offset naming. Lives end in turn right after a new object appears (before its manifest,
 most likely), right after a new manifest appears (before the commit), or at a random moment.
 
-Default: 20 000 events and 5 kills (about 45 s). The issue's full run, 200 000 events and 20
-kills (about 2.5 min): LEDGERLINE_LAKE_KILL_EVENTS=200000 LEDGERLINE_LAKE_KILL_ROUNDS=20. Set
-LEDGERLINE_LAKE_KILL_SEED to replay a run (the seed is printed).
+Size: LEDGERLINE_TEST_LAKE_KILL_EVENTS (default 20000) events and LEDGERLINE_TEST_LAKE_KILLS
+(default 5) kills, about 30 s; the issue's full run is 200000 and 20, about 1.5 min. Set
+LEDGERLINE_TEST_LAKE_KILL_SEED to replay a run (the seed is printed).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from sinks.lake.settings import consumer_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EVENTS = int(os.environ.get("LEDGERLINE_LAKE_KILL_EVENTS", "20000"))
-KILLS = int(os.environ.get("LEDGERLINE_LAKE_KILL_ROUNDS", "5"))
-SEED = int(os.environ.get("LEDGERLINE_LAKE_KILL_SEED", str(random.SystemRandom().randrange(10**6))))
+EVENTS = int(os.environ.get("LEDGERLINE_TEST_LAKE_KILL_EVENTS", "20000"))
+KILLS = int(os.environ.get("LEDGERLINE_TEST_LAKE_KILLS", "5"))
+SEED = int(os.environ.get("LEDGERLINE_TEST_LAKE_KILL_SEED", str(random.SystemRandom().randrange(10**6))))
 LIFE_SECONDS = (1.0, 4.0)
 REPO = Path(__file__).resolve().parents[4]
 
