@@ -49,13 +49,6 @@ pytestmark = pytest.mark.timeout(600)
 LEDGERLINE = Path(sys.executable).parent / "ledgerline"
 
 
-@pytest.fixture
-def prefect_url(prefect_server: str) -> str:
-    """Prefect's in-process test server (one for the session); its URL lets a CLI subprocess run
-    the flow there too."""
-    return prefect_server
-
-
 CliResult = tuple[int, dict[str, Any], str]
 
 
@@ -111,9 +104,9 @@ def gauges(settings: Settings) -> dict[str, float]:
     }
 
 
-def test_healthy_pipeline_balances_and_passes_as_flow_and_cli(pipeline: Pipeline, prefect_url: str) -> None:
+def test_healthy_pipeline_balances_and_passes_as_flow_and_cli(pipeline: Pipeline, prefect_server: str) -> None:
     settings = pipeline.settings
-    as_flow = start_cli(settings, "--family", "payment", prefect_url=prefect_url)  # meanwhile: CLI -> flow
+    as_flow = start_cli(settings, "--family", "payment", prefect_url=prefect_server)  # meanwhile: CLI -> flow
     report = run_reconcile(settings)
     assert report.ok, report.failures
     durable = read_processor_counts(settings)
@@ -168,7 +161,7 @@ def _bridge(settings: Settings, corrupted: Callable[[list[str]], str]) -> Iterat
             conn.execute("ALTER VIEW warehouse.mrr_movement_monthly_good RENAME TO mrr_movement_monthly")
 
 
-def test_broken_mrr_bridge_is_reported_and_fails(pipeline: Pipeline, prefect_url: str) -> None:
+def test_broken_mrr_bridge_is_reported_and_fails(pipeline: Pipeline, prefect_server: str) -> None:
     settings = pipeline.settings
     with connect(Role.WRITER, settings) as conn:
         first = conn.execute(
@@ -393,7 +386,7 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_raw_messages_lost_before_processing_break_the_balance(pipeline: Pipeline, prefect_url: str) -> None:
+def test_raw_messages_lost_before_processing_break_the_balance(pipeline: Pipeline, prefect_server: str) -> None:
     """The stream worker is down; retention deletes raw messages it never read (the lake sink did
     archive them). Its counts stay balanced by themselves, but received (topic + lake) exceeds
     clean + quarantined + duplicates + parked by exactly the lost messages. Last in the module:
@@ -430,7 +423,7 @@ def test_raw_messages_lost_before_processing_break_the_balance(pipeline: Pipelin
 
     _wait(processed, 120, "the worker to process past the deleted messages")
 
-    as_flow = start_cli(settings, "--family", family.value, prefect_url=prefect_url)
+    as_flow = start_cli(settings, "--family", family.value, prefect_url=prefect_server)
     allowed = start_cli(settings, "--family", family.value, "--allow-unverified")
     (code, data, stderr), (allowed_code, allowed_data, allowed_stderr) = as_flow(), allowed()
     assert code == 1, stderr  # the flow run failed
