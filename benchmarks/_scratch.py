@@ -10,7 +10,7 @@ from psycopg import sql
 
 from platform_common.config import Settings
 from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
 
 
 def scratch_database(base: Settings, database: str, topic_prefix: str, replace: bool = False) -> Settings:
@@ -19,7 +19,7 @@ def scratch_database(base: Settings, database: str, topic_prefix: str, replace: 
     with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
         if replace:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        create_database(conn, database)
     settings = base.model_copy(
         update={
             "postgres": base.postgres.model_copy(update={"database": database}),

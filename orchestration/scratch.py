@@ -17,7 +17,7 @@ from psycopg import sql
 
 from platform_common.config import Settings
 from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
 from platform_common.s3 import ensure_bucket, s3_client
 
 
@@ -46,7 +46,7 @@ def scratch_stack(base: Settings, data_dir: Path, label: str = "scratch") -> Ite
     name = f"{label}_{uuid.uuid4().hex[:10]}"
     database, prefix, bucket = f"ledgerline_{name}", f"{name}.", name.replace("_", "-")
     with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        create_database(conn, database)
     settings = base.model_copy(
         update={
             "postgres": base.postgres.model_copy(update={"database": database}),

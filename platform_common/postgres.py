@@ -76,6 +76,20 @@ def read_sql(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def create_database(conn: psycopg.Connection[Any], name: str) -> None:
+    """CREATE DATABASE `name` (on an autocommit connection to another database) with byte-order
+    collation, whatever the cluster's default.
+
+    Every key here is text (event, customer, subscription and plan ids, ISO codes) and is
+    compared in primary keys, sorts and merges. Under any libc collation but "C" (C.UTF-8
+    included) PostgreSQL compares through strcoll and sorts without abbreviated keys; on 1M
+    events the warehouse sink's usage insert took ~17% longer that way. Byte order is UTF-8
+    code-point order, which is what C.UTF-8 sorted by anyway, so no ordering changes."""
+    row = conn.execute(read_sql(SQL_DIR / "template_ctype.sql")).fetchone()
+    statement = sql.SQL(read_sql(SQL_DIR / "create_database.sql"))
+    conn.execute(statement.format(database=sql.Identifier(name), ctype=sql.Literal(row[0] if row else "C")))
+
+
 def ensure_login_roles(settings: Settings | None = None) -> None:
     """Create (or update the password of) the writer and reader logins, members of the group
     roles that the migrations grant privileges to. Identifiers and literals are composed by

@@ -30,7 +30,7 @@ from psycopg import sql
 
 from platform_common.config import Settings, get_settings
 from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
 from platform_common.s3 import ensure_bucket, s3_client
 
 
@@ -91,7 +91,7 @@ def migrated_template(stack: Settings) -> Iterator[str]:
     nothing else connects to it (a copy needs the template without other sessions)."""
     name = f"ledgerline_test_template_{uuid.uuid4().hex[:12]}"
     with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        create_database(conn, name)
     try:
         template = _with(stack, postgres={"database": name})
         apply_migrations(template)

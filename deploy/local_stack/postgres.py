@@ -126,6 +126,7 @@ class PostgresService(LocalService):
                     "-E",
                     "UTF8",
                     "--locale=C.UTF-8",
+                    "--lc-collate=C",  # byte-order text comparison: see platform_common.postgres.create_database
                 ],
                 self.name,
                 cwd=Path("/"),
@@ -176,7 +177,8 @@ class PostgresService(LocalService):
 
     def _ensure_database(self) -> None:
         import psycopg
-        from psycopg import sql
+
+        from platform_common.postgres import create_database
 
         pg = self.settings.postgres
         with psycopg.connect(
@@ -187,10 +189,13 @@ class PostgresService(LocalService):
             password=pg.admin_password.get_secret_value(),
             autocommit=True,
         ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (pg.database,)).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(pg.database)))
+            found = conn.execute("SELECT datcollate FROM pg_database WHERE datname = %s", (pg.database,)).fetchone()
+            if not found:
+                create_database(conn, pg.database)
                 say(self.name, f"created database {pg.database}")
+            elif found[0] != "C":  # made before databases got byte-order collation; still correct
+                note = f"database {pg.database} compares text by {found[0]}, not C: slower keys"
+                say(self.name, f"{note}; `make reset` makes it again (its data is lost)")
 
     def stop(self) -> bool:
         if not self.is_running():

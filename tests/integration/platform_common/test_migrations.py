@@ -8,7 +8,7 @@ import pytest
 from psycopg import sql
 
 from platform_common.config import Settings
-from platform_common.postgres import Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ def empty_database(stack: Settings, unique_name: str) -> Iterator[Settings]:
     """Unlike the shared `fresh_database`, nothing is applied yet."""
     name = f"ledgerline_empty_{unique_name}"
     with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        create_database(conn, name)
     settings = stack.model_copy(update={"postgres": stack.postgres.model_copy(update={"database": name})})
     try:
         yield settings
@@ -88,3 +88,25 @@ def test_login_roles_survive_concurrent_setups(stack: Settings) -> None:
     assert errors == []
     with connect(Role.WRITER, stack) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_new_databases_compare_text_in_byte_order(
+    stack: Settings, empty_database: Settings, fresh_database: Settings
+) -> None:
+    """`create_database` (used by the local stack, the test templates and the benchmarks) gives
+    collation "C" whatever the cluster's default, and keeps the cluster's character classes."""
+    with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
+        template = conn.execute("SELECT datctype FROM pg_database WHERE datname = 'template1'").fetchone()
+    assert template is not None
+    for settings in (empty_database, fresh_database):
+        with connect(Role.ADMIN, settings) as conn:
+            found = conn.execute(
+                "SELECT datcollate, datctype, pg_encoding_to_char(encoding) FROM pg_database"
+                " WHERE datname = current_database()"
+            ).fetchone()
+            order = conn.execute("SELECT 'B' < 'a', 'é' > 'z', upper('é')").fetchone()
+        assert found == ("C", template[0], "UTF8")
+        assert order is not None
+        assert order[:2] == (True, True)  # byte order is code-point order
+        if template[0] != "C":
+            assert order[2] == "É"  # upper/lower still know non-ASCII letters

@@ -15,7 +15,14 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from platform_common.config import Settings
-from platform_common.postgres import MIGRATIONS_DIR, Role, apply_migrations, connect, ensure_login_roles
+from platform_common.postgres import (
+    MIGRATIONS_DIR,
+    Role,
+    apply_migrations,
+    connect,
+    create_database,
+    ensure_login_roles,
+)
 from query_api import create_app, refresh_read_models
 from tests.integration.query_api import scenario
 from tests.integration.query_api.conftest import with_database
@@ -36,7 +43,7 @@ def database_before_0503(stack: Settings, unique_name: str, tmp_path: Path) -> I
             shutil.copy(path, before / path.name)
     name = f"ledgerline_test_{unique_name}"
     with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        create_database(conn, name)
     isolated = with_database(stack, name)
     try:
         assert MIGRATION not in apply_migrations(isolated, before)
