@@ -106,15 +106,25 @@ class KafkaService(LocalService):
         )
         return config
 
+    def format_storage(self, config: Path, cluster_id: str | None = None) -> str:
+        """Format the KRaft log directory of `config` for a new cluster; returns its id.
+
+        The id is URL-safe base64, so about one in 64 begins with "-": passed as its own
+        argument it read as an option, and the format failed. Attached with "=" it cannot."""
+        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        say(self.name, f"formatting KRaft storage (cluster {cluster_id})")
+        run_checked(
+            self._java(
+                "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster_id}", "-c", str(config)
+            ),
+            self.name,
+        )
+        return cluster_id
+
     def start(self) -> None:
         config = self._configure()
         if not (self.data_dir / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            say(self.name, f"formatting KRaft storage (cluster {cluster_id})")
-            run_checked(
-                self._java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(config)),
-                self.name,
-            )
+            self.format_storage(config)
         pid = spawn(self._java("kafka.Kafka", str(config)), self.log_path, self.pid_path)
         say(self.name, f"started pid {pid}, log {self.log_path}")
 
