@@ -101,11 +101,11 @@ def test_new_databases_compare_text_in_byte_order(
     for settings in (empty_database, fresh_database):
         with connect(Role.ADMIN, settings) as conn:
             found = conn.execute(
-                "SELECT datcollate, datctype, pg_encoding_to_char(encoding) FROM pg_database"
+                "SELECT datlocprovider, datcollate, datctype, pg_encoding_to_char(encoding) FROM pg_database"
                 " WHERE datname = current_database()"
             ).fetchone()
             order = conn.execute("SELECT 'B' < 'a', 'é' > 'z', upper('é')").fetchone()
-        assert found == ("C", template[0], "UTF8")
+        assert found == ("c", "C", template[0], "UTF8")  # provider "c": libc
         assert order is not None
         assert order[:2] == (True, True)  # byte order is code-point order
         if template[0] != "C":
