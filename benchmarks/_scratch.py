@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import time
 
-from psycopg import sql
-
 from platform_common.config import Settings
 from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, drop_database, ensure_login_roles
 
 
 def scratch_database(base: Settings, database: str, topic_prefix: str, replace: bool = False) -> Settings:
@@ -18,7 +16,7 @@ def scratch_database(base: Settings, database: str, topic_prefix: str, replace: 
     under `topic_prefix` (created; with `replace`, any topic already under it deleted first)."""
     with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
         if replace:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+            drop_database(conn, database)
         create_database(conn, database)
     settings = base.model_copy(
         update={
@@ -50,7 +48,5 @@ def drop_topics(settings: Settings, prefix: str) -> None:
 def drop_stack(base: Settings, settings: Settings) -> None:
     """Remove what `scratch_database` made: the database and the topics under its prefix."""
     with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.postgres.database))
-        )
+        drop_database(conn, settings.postgres.database)
     drop_topics(settings, settings.kafka.topic_prefix)

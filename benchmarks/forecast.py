@@ -33,7 +33,7 @@ from forecaster.pipeline import series_for
 from forecaster.synthetic import SyntheticSpec, facts, insert
 from forecaster.warehouse import DEFAULT_METRICS
 from platform_common.config import Settings, get_settings
-from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, drop_database, ensure_login_roles
 
 
 def cpu_seconds() -> float:
@@ -42,10 +42,9 @@ def cpu_seconds() -> float:
 
 
 def scratch_database(settings: Settings, name: str, *, drop: bool = False) -> Settings:
-    from psycopg import sql
 
     with connect(Role.ADMIN, settings, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_database(conn, name)
         if not drop:
             create_database(conn, name)
     return settings.model_copy(update={"postgres": settings.postgres.model_copy(update={"database": name})})

@@ -13,11 +13,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from psycopg import sql
-
 from platform_common.config import Settings
 from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, drop_database, ensure_login_roles
 from platform_common.s3 import ensure_bucket, s3_client
 
 
@@ -72,4 +70,4 @@ def scratch_stack(base: Settings, data_dir: Path, label: str = "scratch") -> Ite
         with contextlib.suppress(Exception):
             asyncio.run(_bucket(settings, False))
         with connect(Role.ADMIN, base, autocommit=True, dbname="postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+            drop_database(conn, database)

@@ -90,6 +90,12 @@ def create_database(conn: psycopg.Connection[Any], name: str) -> None:
     conn.execute(statement.format(database=sql.Identifier(name), ctype=sql.Literal(row[0] if row else "C")))
 
 
+def drop_database(conn: psycopg.Connection[Any], name: str) -> None:
+    """DROP DATABASE `name` if it exists (on an autocommit connection to another database),
+    ending its sessions first: what undoes `create_database` for scratch and test databases."""
+    conn.execute(sql.SQL(read_sql(SQL_DIR / "drop_database.sql")).format(database=sql.Identifier(name)))
+
+
 def ensure_login_roles(settings: Settings | None = None) -> None:
     """Create (or update the password of) the writer and reader logins, members of the group
     roles that the migrations grant privileges to. Identifiers and literals are composed by

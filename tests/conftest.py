@@ -30,7 +30,7 @@ from psycopg import sql
 
 from platform_common.config import Settings, get_settings
 from platform_common.kafka import ensure_standard_topics, make_admin
-from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, drop_database, ensure_login_roles
 from platform_common.s3 import ensure_bucket, s3_client
 
 
@@ -81,7 +81,7 @@ def _with(settings: Settings, **groups: dict[str, object]) -> Settings:
 
 def _drop_database(stack: Settings, name: str) -> None:
     with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_database(conn, name)
 
 
 @pytest.fixture(scope="session")

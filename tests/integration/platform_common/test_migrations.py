@@ -5,10 +5,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from platform_common.config import Settings
-from platform_common.postgres import Role, apply_migrations, connect, create_database, ensure_login_roles
+from platform_common.postgres import Role, apply_migrations, connect, create_database, drop_database, ensure_login_roles
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +23,7 @@ def empty_database(stack: Settings, unique_name: str) -> Iterator[Settings]:
         yield settings
     finally:
         with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop_database(conn, name)
 
 
 def test_migrations_apply_to_empty_database_and_are_idempotent(empty_database: Settings) -> None:

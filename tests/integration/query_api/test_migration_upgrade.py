@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 
 from platform_common.config import Settings
 from platform_common.postgres import (
@@ -21,6 +20,7 @@ from platform_common.postgres import (
     apply_migrations,
     connect,
     create_database,
+    drop_database,
     ensure_login_roles,
 )
 from query_api import create_app, refresh_read_models
@@ -55,7 +55,7 @@ def database_before_0503(stack: Settings, unique_name: str, tmp_path: Path) -> I
         yield isolated
     finally:
         with connect(Role.ADMIN, stack, autocommit=True, dbname="postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop_database(conn, name)
 
 
 def _starter_february(settings: Settings) -> dict[str, object]:
