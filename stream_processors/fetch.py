@@ -116,6 +116,19 @@ def batching_consumer(
                 if batch:
                     await self._hand_over(batch, generation)
 
+        def verify_event_path(self, now: float, tp: TP) -> None:
+            """Faust's livelock check (logs only) reads each partition's fetch position, which
+            aiokafka asserts is set. A partition being reset has none for a moment: after a seek
+            below the log start (retention deleted what `OffsetGuard` re-reads), the fetcher
+            resets it. The assertion crashed the worker (seen in CI, in the lake-rebuild test);
+            such a partition is now checked at the next round instead."""
+            try:
+                Consumer.verify_event_path(self, now, tp)
+            except AssertionError:
+                log.info(
+                    "livelock check skipped: partition position being reset", extra={"tp": f"{tp.topic}/{tp.partition}"}
+                )
+
         async def _commit(self, offsets: Mapping[TP, int]) -> bool:
             error = delivery_error()
             if error is not None:  # the worker is crashing; its successor re-reads from the last commit

@@ -1,4 +1,5 @@
-"""`BatchingConsumer._hand_over`: what is acked, when, and what a rebalance does to a batch.
+"""`BatchingConsumer._hand_over`: what is acked, when, and what a rebalance does to a batch;
+and its livelock check, which must not crash on a partition being reset.
 
 The drain loop itself is Faust's (exercised by every integration test through a real worker);
 these pin the at-least-once rules of the hand-over with a stand-in for the consumer's state.
@@ -136,3 +137,29 @@ def test_offsets_are_not_committed_after_an_output_batch_was_lost() -> None:
     cls: Any = batching_consumer([TOPIC], handler, LagTracker([TOPIC]), 100, 0.01, lambda: lost)
     stub = type("Stub", (), {"log": logging.getLogger("test")})()
     assert asyncio.run(cls._commit(stub, {TP(TOPIC, 0): 42})) is False
+
+
+class _Thread:
+    """Faust's consumer thread, whose livelock check reads aiokafka's partition position."""
+
+    def __init__(self, position: int | None) -> None:
+        self.position = position
+        self.checked: list[TP] = []
+
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        assert self.position is not None  # what aiokafka's `position` does while a reset is pending
+        self.checked.append(tp)
+
+
+def test_livelock_check_skips_a_partition_whose_position_is_being_reset() -> None:
+    async def handler(batch: Sequence[Any]) -> Sequence[Any]:
+        return batch
+
+    consumer_class: Any = batching_consumer([TOPIC], handler, LagTracker([TOPIC]), 100, 0.01)
+    tp = TP(TOPIC, 3)
+    resetting = type("State", (), {"_thread": _Thread(None)})()
+    consumer_class.verify_event_path(resetting, 0.0, tp)  # used to crash the worker
+
+    consuming = type("State", (), {"_thread": _Thread(42)})()
+    consumer_class.verify_event_path(consuming, 0.0, tp)
+    assert consuming._thread.checked == [tp]
